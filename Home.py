@@ -1,0 +1,43 @@
+import streamlit as st
+
+from lib.config import default_endpoint
+from lib.lessons import LESSONS
+from lib.ui import session
+
+st.set_page_config(page_title="Hosted LLM Lab", page_icon="🧪", layout="wide")
+
+st.title("🧪 Hosted LLM Lab")
+st.write(
+    "An interactive companion to *Exploring Hosted LLMs*: how models evolved and are "
+    "licensed, what instruction tuning and chat templates do, how the OpenAI Chat "
+    "Completions API works (streaming and structured outputs included), and what it all costs."
+)
+
+st.header("Lessons")
+for lesson in LESSONS:
+    with st.container(border=True):
+        st.page_link(lesson.path, label=f"**{lesson.title}**", icon=lesson.icon)
+        st.write(lesson.summary)
+
+st.header("Providers")
+endpoints = session.endpoints()
+default = default_endpoint(endpoints)
+st.dataframe(
+    [
+        {
+            "Provider": e.label,
+            "Base URL": e.base_url or "in process",
+            "Ready": "✅" if e.configured and (e.kind == "builtin" or e.needs_key) else
+                     ("🖥️ if running" if e.configured else "🔑 needs a key"),
+            "Default": "⭐" if e.id == default.id else "",
+        }
+        for e in endpoints
+    ],
+    hide_index=True,
+    width="stretch",
+)
+st.caption(
+    "No key? Everything works offline with the built-in SmolLM2-135M-Instruct model. "
+    "Add `OPENROUTER_API_KEY` or `OPENAI_API_KEY` to `.streamlit/secrets.toml` or the "
+    "environment, or type a key in the sidebar of a chat page, to use hosted models."
+)

@@ -1,0 +1,1 @@
+"""Hosted LLM Lab: everything that is not a page. Streamlit-free except lib/ui/."""

@@ -1,0 +1,221 @@
+"""Where chat requests can go, and with which key: the configuration contract.
+
+Each setting is resolved in this order: Streamlit secrets, then the environment, then
+what the user typed in the sidebar (kept in that browser session only). The first place
+that has a value wins.
+
+- ``OPENROUTER_API_KEY``; ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` (the openai SDK's own
+  names: a base URL points the OpenAI preset at any compatible server);
+  ``OLLAMA_BASE_URL``, ``LMSTUDIO_BASE_URL``, ``VLLM_BASE_URL``, ``LLAMACPP_BASE_URL``
+  for the local servers.
+- More endpoints in secrets: ``[providers.NAME]`` with ``base_url``, ``api_key`` and an
+  optional ``models = [...]``.
+- The default endpoint is the first configured of OpenRouter and OpenAI; with neither,
+  the built-in local model.
+
+This module is Streamlit-free: the UI passes ``st.secrets`` in as a plain mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+BUILTIN_ID = "builtin"
+
+EndpointKind = Literal["openai_compatible", "builtin"]
+Source = Literal["secrets", "environment", "sidebar", "preset"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A place to send chat requests: a hosted API, a local server, or the built-in model."""
+
+    id: str
+    label: str
+    kind: EndpointKind
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    key_source: Source | None = None
+    url_source: Source = "preset"
+    needs_key: bool = False
+    suggested_models: tuple[str, ...] = ()
+    key_env: str | None = None  # the variable that configures it, shown as a hint
+    url_env: str | None = None
+    signup_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        """Ready to try: has a key if it needs one (local servers may still be down)."""
+        return self.kind == "builtin" or not self.needs_key or bool(self.api_key)
+
+    @property
+    def is_local_server(self) -> bool:
+        return self.kind == "openai_compatible" and not self.needs_key
+
+    @property
+    def key_from_deployment(self) -> bool:
+        """The key came from the deployment (secrets or environment), not the user."""
+        return self.key_source in ("secrets", "environment")
+
+
+@dataclass(frozen=True)
+class Preset:
+    id: str
+    label: str
+    base_url: str
+    needs_key: bool
+    key_env: str | None = None
+    url_env: str | None = None
+    suggested_models: tuple[str, ...] = ()
+    signup_url: str | None = None
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset(
+        "openrouter", "OpenRouter", "https://openrouter.ai/api/v1", True,
+        key_env="OPENROUTER_API_KEY",
+        suggested_models=(
+            "openai/gpt-5.2-chat", "anthropic/claude-sonnet-4.5", "google/gemini-2.5-pro",
+        ),
+        signup_url="https://openrouter.ai/keys",
+    ),
+    Preset(
+        "openai", "OpenAI", "https://api.openai.com/v1", True,
+        key_env="OPENAI_API_KEY", url_env="OPENAI_BASE_URL",
+        suggested_models=("gpt-5", "gpt-5-mini", "gpt-5-nano"),
+        signup_url="https://platform.openai.com/api-keys",
+    ),
+    Preset("ollama", "Ollama", "http://localhost:11434/v1", False, url_env="OLLAMA_BASE_URL"),
+    Preset("lmstudio", "LM Studio", "http://localhost:1234/v1", False, url_env="LMSTUDIO_BASE_URL"),
+    Preset("vllm", "vLLM", "http://localhost:8000/v1", False, url_env="VLLM_BASE_URL"),
+    Preset(
+        "llamacpp", "llama.cpp server", "http://localhost:8080/v1", False,
+        url_env="LLAMACPP_BASE_URL",
+    ),
+)
+
+BUILTIN = Endpoint(
+    id=BUILTIN_ID,
+    label="Built-in SmolLM2-135M (offline)",
+    kind="builtin",
+    suggested_models=("SmolLM2-135M-Instruct",),
+)
+
+DEFAULT_ORDER = ("openrouter", "openai")
+
+
+def _first(*candidates: tuple[Any, Source]) -> tuple[str | None, Source | None]:
+    for value, source in candidates:
+        if isinstance(value, str) and value.strip():
+            return value.strip(), source
+    return None, None
+
+
+def _secret(secrets: Mapping[str, Any], name: str | None) -> Any:
+    if not name:
+        return None
+    try:
+        return secrets.get(name)
+    except Exception:  # st.secrets raises when no secrets file exists
+        return None
+
+
+def _preset_endpoint(
+    preset: Preset,
+    secrets: Mapping[str, Any],
+    environ: Mapping[str, str],
+    typed: Mapping[str, str],
+) -> Endpoint:
+    key, key_source = _first(
+        (_secret(secrets, preset.key_env), "secrets"),
+        (environ.get(preset.key_env or ""), "environment"),
+        (typed.get(f"{preset.id}.api_key"), "sidebar"),
+    )
+    url, url_source = _first(
+        (_secret(secrets, preset.url_env), "secrets"),
+        (environ.get(preset.url_env or ""), "environment"),
+        (typed.get(f"{preset.id}.base_url"), "sidebar"),
+    )
+    # A custom base URL turns the OpenAI preset into "any compatible server": it may not
+    # need a key at all (a local llama.cpp or vLLM, say).
+    needs_key = preset.needs_key and not (preset.id == "openai" and url)
+    return Endpoint(
+        id=preset.id,
+        label=preset.label,
+        kind="openai_compatible",
+        base_url=(url or preset.base_url).rstrip("/"),
+        api_key=key,
+        key_source=key_source,
+        url_source=url_source or "preset",
+        needs_key=needs_key,
+        suggested_models=preset.suggested_models,
+        key_env=preset.key_env,
+        url_env=preset.url_env,
+        signup_url=preset.signup_url,
+    )
+
+
+def _custom_endpoints(secrets: Mapping[str, Any]) -> list[Endpoint]:
+    table = _secret(secrets, "providers") or {}
+    endpoints = []
+    for name, settings in dict(table).items():
+        settings = dict(settings)
+        base_url = str(settings.get("base_url", "")).strip()
+        if not base_url:
+            continue
+        key = settings.get("api_key")
+        models = settings.get("models") or ()
+        endpoints.append(
+            Endpoint(
+                id=f"custom:{name}",
+                label=str(settings.get("label", name)),
+                kind="openai_compatible",
+                base_url=base_url.rstrip("/"),
+                api_key=str(key) if key else None,
+                key_source="secrets" if key else None,
+                url_source="secrets",
+                needs_key=False,
+                suggested_models=tuple(str(m) for m in models),
+            )
+        )
+    return endpoints
+
+
+def resolve_endpoints(
+    secrets: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    typed: Mapping[str, str] | None = None,
+) -> list[Endpoint]:
+    """Every endpoint the app offers, in picker order: presets, custom ones, built-in.
+
+    ``typed`` holds what the user typed in the sidebar, keyed ``"<id>.api_key"`` or
+    ``"<id>.base_url"``.
+    """
+    secrets = secrets or {}
+    environ = environ if environ is not None else {}
+    typed = typed or {}
+    endpoints = [_preset_endpoint(p, secrets, environ, typed) for p in PRESETS]
+    endpoints += _custom_endpoints(secrets)
+    endpoints.append(BUILTIN)
+    return endpoints
+
+
+def default_endpoint(endpoints: list[Endpoint]) -> Endpoint:
+    """The first configured of OpenRouter and OpenAI; with neither, the built-in model."""
+    by_id = {e.id: e for e in endpoints}
+    for endpoint_id in DEFAULT_ORDER:
+        endpoint = by_id.get(endpoint_id)
+        if endpoint and endpoint.needs_key and endpoint.api_key:
+            return endpoint
+        if endpoint and endpoint_id == "openai" and endpoint.url_source != "preset":
+            return endpoint  # OPENAI_BASE_URL points at a compatible server
+    return by_id[BUILTIN_ID]
+
+
+def with_typed_key(endpoint: Endpoint, key: str) -> Endpoint:
+    """The endpoint with a key typed in the sidebar (never overrides a deployment key)."""
+    if endpoint.key_from_deployment:
+        return endpoint
+    return replace(endpoint, api_key=key.strip() or None, key_source="sidebar")

@@ -1,0 +1,29 @@
+"""The conversation kept in the session, and what of it is sent to the model.
+
+Models hold no state: every request resends the whole conversation. Each stored message
+is a dict with ``role`` and ``content``; an answer that failed part-way also keeps an
+``error`` for the screen, which is never sent.
+"""
+
+from __future__ import annotations
+
+Message = dict[str, str]
+
+
+def to_api_messages(history: list[Message], system_prompt: str = "") -> list[Message]:
+    """The messages array for the request: system prompt first, display-only fields dropped."""
+    messages: list[Message] = []
+    if system_prompt.strip():
+        messages.append({"role": "system", "content": system_prompt.strip()})
+    for message in history:
+        if message["role"] == "assistant" and not message.get("content"):
+            continue  # an answer that failed before its first token
+        messages.append({"role": message["role"], "content": message["content"]})
+    return messages
+
+
+def assistant_message(text: str, error: str | None = None) -> Message:
+    message = {"role": "assistant", "content": text}
+    if error:
+        message["error"] = error
+    return message

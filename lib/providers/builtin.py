@@ -1,0 +1,75 @@
+"""The built-in model as a provider: same interface as a server, no network at all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from lib.config import Endpoint
+from lib.inspector import Exchange, Inspector
+from lib.local_models import LocalChatModel, load_builtin_chat_model
+from lib.providers.options import SamplingOptions
+from lib.streaming import ChatStream
+
+Messages = list[dict[str, str]]
+
+
+class BuiltinProvider:
+    """SmolLM2-135M-Instruct running in this process (llama.cpp or transformers)."""
+
+    def __init__(self, endpoint: Endpoint, inspector: Inspector,
+                 model: LocalChatModel | None = None) -> None:
+        self.endpoint = endpoint
+        self.inspector = inspector
+        self._model = model
+
+    @property
+    def model(self) -> LocalChatModel:
+        if self._model is None:
+            self._model = load_builtin_chat_model()
+        return self._model
+
+    @property
+    def where(self) -> str:
+        return "the built-in model"
+
+    def request_body(self, messages: Messages, model: str, options: SamplingOptions,
+                     stream: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": model, "messages": messages, **options.request_fields()}
+        body.update(options.extra_fields())
+        if stream:
+            body["stream"] = True
+        return body
+
+    def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
+        local = self.model
+        prompt = local.render(messages)
+        exchange = Exchange(
+            method="CALL",
+            url=f"in-process://{local.name} ({local.engine}, no HTTP)",
+            request_headers=[],
+            request_body=json.dumps(
+                {**self.request_body(messages, model, options), "rendered_prompt": prompt}
+            ).encode(),
+            status=200,
+            response_headers=[("content-type", "text/event-stream")],
+        )
+        self.inspector.record(exchange)
+
+        def chunks() -> Iterator[dict[str, Any]]:
+            for chunk in local.stream(prompt, options):
+                exchange.response_chunks.append(f"data: {json.dumps(chunk)}\n\n".encode())
+                yield chunk
+            exchange.response_chunks.append(b"data: [DONE]\n\n")
+
+        return ChatStream(
+            chunks, self.where, prompt_text=prompt, count_tokens=local.count_tokens,
+            usage_source_when_counted="local model",
+        )
+
+    def list_models(self, timeout_s: float = 0.0) -> list[str]:
+        return list(self.endpoint.suggested_models)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,48 @@
+"""Which models an endpoint offers: GET /v1/models, briefly cached, never blocking long."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+
+from lib.providers import ChatProvider
+from lib.provider_errors import describe_error
+
+CACHE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class ModelList:
+    models: tuple[str, ...]
+    error: str | None = None  # why the list is empty: free-text entry is the fallback
+
+
+_cache: dict[str, tuple[float, ModelList]] = {}
+_lock = threading.Lock()
+
+
+def _cache_key(provider: ChatProvider) -> str:
+    key = provider.endpoint.api_key or ""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]  # the key itself is not kept
+    return f"{provider.endpoint.id}|{provider.endpoint.base_url}|{digest}"
+
+
+def available_models(provider: ChatProvider, timeout_s: float = 3.0) -> ModelList:
+    """The endpoint's model ids (cached for five minutes, failures for a few seconds)."""
+    cache_key = _cache_key(provider)
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(cache_key)
+    if hit and hit[0] > now:
+        return hit[1]
+    try:
+        result = ModelList(tuple(provider.list_models(timeout_s=timeout_s)))
+        ttl = CACHE_SECONDS
+    except Exception as exc:
+        result = ModelList((), str(describe_error(exc, provider.where, provider.inspector.redact)))
+        ttl = 10.0
+    with _lock:
+        _cache[cache_key] = (now + ttl, result)
+    return result

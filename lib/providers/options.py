@@ -1,0 +1,43 @@
+"""Sampling options: one pydantic model is the validation, the sliders and the docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SamplingOptions(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    temperature: float = Field(
+        0.7, ge=0.0, le=2.0,
+        description="Randomness. 0 always picks the likeliest token; higher is more varied.",
+    )
+    top_p: float = Field(
+        1.0, ge=0.0, le=1.0,
+        description="Nucleus sampling: only the likeliest tokens whose probabilities add up to p.",
+    )
+    max_tokens: int = Field(
+        256, ge=1, le=8192, description="The longest answer, in tokens, before it is cut off."
+    )
+    top_k: int | None = Field(
+        None, ge=1, le=200,
+        description="Only the k likeliest tokens (not in OpenAI's API; local servers take it).",
+    )
+    seed: int | None = Field(None, description="Same seed, same answer (where supported).")
+
+    def request_fields(self) -> dict[str, Any]:
+        """The Chat Completions fields, standard ones only."""
+        fields: dict[str, Any] = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+        }
+        if self.seed is not None:
+            fields["seed"] = self.seed
+        return fields
+
+    def extra_fields(self) -> dict[str, Any]:
+        """Non-standard fields, sent in the body as extras."""
+        return {"top_k": self.top_k} if self.top_k is not None else {}

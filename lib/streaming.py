@@ -1,0 +1,159 @@
+"""One streaming interface for every provider: text deltas, then metrics.
+
+``ChatStream`` wraps the chunk iterator of any provider (the openai SDK's
+``ChatCompletionChunk`` objects, or the same shape as dicts from the in-process model) and
+
+- yields the text deltas as they arrive (so ``st.write_stream(stream)`` just works);
+- measures time to first token, tokens per second and total time;
+- takes prompt and completion tokens from the provider's usage chunk when it sends one
+  (``stream_options.include_usage``), otherwise counts them locally and says so;
+- never raises while iterating: on a failure it stops, keeps the partial text in
+  ``.text`` and puts a readable ``ProviderError`` in ``.error``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from lib.provider_errors import CUT_SHORT, ProviderError, describe_error
+
+
+@dataclass(frozen=True)
+class StreamMetrics:
+    ttft_s: float | None
+    total_s: float
+    completion_tokens: int
+    prompt_tokens: int | None
+    tokens_per_s: float | None
+    usage_source: str  # "provider", "local model" or "estimate"
+    finish_reason: str | None
+
+    @property
+    def usage_is_estimate(self) -> bool:
+        return self.usage_source == "estimate"
+
+
+def _get(obj: Any, name: str) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+TokenCounter = Callable[[str], int]
+
+
+def estimate_tokens(text: str) -> int:
+    """Count tokens with OpenAI's o200k tokenizer; a coarse chars/4 if it is unavailable."""
+    try:
+        from lib.tokens import count_tokens
+
+        return count_tokens(text)
+    except Exception:
+        return max(1, round(len(text) / 4)) if text else 0
+
+
+class ChatStream:
+    """Iterate for text deltas; afterwards read ``text``, ``metrics`` and ``error``."""
+
+    def __init__(
+        self,
+        chunks: Iterable[Any] | Callable[[], Iterable[Any]],
+        where: str,
+        *,
+        prompt_text: str = "",
+        count_tokens: TokenCounter | None = None,
+        usage_source_when_counted: str = "estimate",
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
+        self._chunks = chunks
+        self._where = where
+        self._prompt_text = prompt_text
+        self._count = count_tokens or estimate_tokens
+        self._counted_source = usage_source_when_counted
+        self._redact = redact
+        self._parts: list[str] = []
+        self._started = time.perf_counter()
+        self._first_token_at: float | None = None
+        self._content_chunks = 0
+        self.finish_reason: str | None = None
+        self.usage: dict[str, int] | None = None
+        self.error: ProviderError | None = None
+        self.metrics: StreamMetrics | None = None
+        self.done = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def __iter__(self) -> Iterator[str]:
+        if self.done:
+            return
+        self._started = time.perf_counter()
+        try:
+            chunks = self._chunks() if callable(self._chunks) else self._chunks
+            for chunk in chunks:
+                delta = self._take(chunk)
+                if delta:
+                    yield delta
+            if self.finish_reason is None:
+                self.error = CUT_SHORT
+        except GeneratorExit:
+            self.error = ProviderError("Stopped.", "The answer was interrupted.")
+            raise
+        except Exception as exc:  # every failure becomes a message; partial text is kept
+            self.error = describe_error(exc, self._where, self._redact)
+        finally:
+            self._finish()
+
+    def _take(self, chunk: Any) -> str:
+        usage = _get(chunk, "usage")
+        if usage:
+            self.usage = {
+                "prompt_tokens": _get(usage, "prompt_tokens") or 0,
+                "completion_tokens": _get(usage, "completion_tokens") or 0,
+            }
+        text = ""
+        for choice in _get(chunk, "choices") or ():  # the usage chunk has none
+            delta = _get(choice, "delta")
+            content = _get(delta, "content") if delta is not None else None
+            if content:
+                text += content
+            reason = _get(choice, "finish_reason")
+            if reason:
+                self.finish_reason = reason
+        if text:
+            if self._first_token_at is None:
+                self._first_token_at = time.perf_counter()
+            self._parts.append(text)
+            self._content_chunks += 1
+        return text
+
+    def _finish(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        end = time.perf_counter()
+        if self.usage and self.usage["completion_tokens"]:
+            completion = self.usage["completion_tokens"]
+            prompt: int | None = self.usage["prompt_tokens"]
+            source = "provider"
+        else:
+            text = self.text
+            completion = self._count(text) if text else 0
+            prompt = self._count(self._prompt_text) if self._prompt_text else None
+            source = self._counted_source
+        ttft = self._first_token_at - self._started if self._first_token_at else None
+        gen_time = end - self._first_token_at if self._first_token_at else None
+        tps = (completion - 1) / gen_time if gen_time and completion > 1 else None
+        self.metrics = StreamMetrics(
+            ttft_s=ttft,
+            total_s=end - self._started,
+            completion_tokens=completion,
+            prompt_tokens=prompt,
+            tokens_per_s=tps,
+            usage_source=source,
+            finish_reason=self.finish_reason,
+        )

@@ -1,0 +1,49 @@
+"""Widgets shared by the chat pages: the metrics row and the inspector panel."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.inspector import Inspector
+from lib.streaming import StreamMetrics
+
+
+def metrics_row(metrics: StreamMetrics | None) -> None:
+    if metrics is None:
+        return
+    estimate = " (est.)" if metrics.usage_is_estimate else ""
+    cols = st.columns(5)
+    cols[0].metric("Time to first token",
+                   f"{metrics.ttft_s * 1000:.0f} ms" if metrics.ttft_s is not None else "—")
+    cols[1].metric("Tokens / s",
+                   f"{metrics.tokens_per_s:.1f}" if metrics.tokens_per_s else "—")
+    cols[2].metric(f"Prompt tokens{estimate}",
+                   metrics.prompt_tokens if metrics.prompt_tokens is not None else "—")
+    cols[3].metric(f"Completion tokens{estimate}", metrics.completion_tokens)
+    cols[4].metric("Finish reason", metrics.finish_reason or "—")
+    st.caption(f"Token counts: {metrics.usage_source}.")
+
+
+def inspector_panel(inspector: Inspector) -> None:
+    """The last request and response, raw, with secrets redacted."""
+    latest = inspector.latest()
+    with st.expander("🔍 Inspector: the raw request and response", expanded=False):
+        if latest is None:
+            st.caption("Nothing sent yet. Send a message and the HTTP exchange appears here.")
+            return
+        request, response = latest["request"], latest["response"]
+        left, right = st.columns(2)
+        with left:
+            st.markdown(f"**Request** `{request['method']} {request['url']}`")
+            st.json(request["headers"], expanded=False)
+            st.json(request["json"])
+        with right:
+            st.markdown(f"**Response** `{response['status']}`")
+            st.json(response["headers"], expanded=False)
+            if "sse_events" in response:
+                st.caption(f"{len(response['sse_events'])} server-sent events")
+                st.code("\n\n".join(response["sse_events"]), language="text")
+            elif "json" in response:
+                st.json(response["json"])
+            else:
+                st.code(response.get("text", ""), language="text")

@@ -1,0 +1,67 @@
+"""Per-browser-session state: the inspector, typed keys and provider clients.
+
+Everything secret lives in ``st.session_state``, which Streamlit keeps per browser session,
+so one student's typed key never reaches another's session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from lib.classroom import ClassroomLimits
+from lib.config import Endpoint, resolve_endpoints
+from lib.inspector import Inspector
+from lib.providers import ChatProvider, make_provider
+
+
+def read_secrets() -> Mapping[str, Any]:
+    """``st.secrets`` as a plain dict; empty when the deployment has no secrets file."""
+    try:
+        return st.secrets.to_dict()
+    except Exception:
+        return {}
+
+
+def typed_settings() -> dict[str, str]:
+    """Keys and URLs typed in the sidebar, keyed "<endpoint id>.api_key" / ".base_url"."""
+    return st.session_state.setdefault("lab_typed", {})
+
+
+def endpoints() -> list[Endpoint]:
+    return resolve_endpoints(read_secrets(), os.environ, typed_settings())
+
+
+def classroom_limits() -> ClassroomLimits:
+    return ClassroomLimits.from_settings(read_secrets(), os.environ)
+
+
+def inspector() -> Inspector:
+    if "lab_inspector" not in st.session_state:
+        st.session_state["lab_inspector"] = Inspector()
+    return st.session_state["lab_inspector"]
+
+
+def provider_for(endpoint: Endpoint) -> ChatProvider:
+    """This session's client for the endpoint, reused across reruns."""
+    key_digest = hashlib.sha256((endpoint.api_key or "").encode()).hexdigest()[:16]
+    cache_key = f"{endpoint.id}|{endpoint.base_url}|{key_digest}"
+    clients: dict[str, ChatProvider] = st.session_state.setdefault("lab_providers", {})
+    if cache_key not in clients:
+        clients[cache_key] = make_provider(endpoint, inspector())
+    return clients[cache_key]
+
+
+def count_request() -> int:
+    """Note one more request sent on this session; returns how many were sent before."""
+    sent = st.session_state.get("lab_requests_sent", 0)
+    st.session_state["lab_requests_sent"] = sent + 1
+    return sent
+
+
+def requests_sent() -> int:
+    return st.session_state.get("lab_requests_sent", 0)

@@ -1,0 +1,6 @@
+import streamlit as st
+
+from lib.ui.page import lesson_header
+
+lesson_header("structured_outputs")
+st.info("This lesson is being built: see the project's open issues.")
