@@ -27,8 +27,7 @@ st.dataframe(
         {
             "Provider": e.label,
             "Base URL": e.base_url or "in process",
-            "Ready": "✅" if e.configured and (e.kind == "builtin" or e.needs_key) else
-                     ("🖥️ if running" if e.configured else "🔑 needs a key"),
+            "Status": e.status,
             "Default": "⭐" if e.id == default.id else "",
         }
         for e in endpoints

@@ -19,7 +19,7 @@ This module is Streamlit-free: the UI passes ``st.secrets`` in as a plain mappin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 BUILTIN_ID = "builtin"
@@ -51,8 +51,17 @@ class Endpoint:
         return self.kind == "builtin" or not self.needs_key or bool(self.api_key)
 
     @property
-    def is_local_server(self) -> bool:
-        return self.kind == "openai_compatible" and not self.needs_key
+    def status(self) -> str:
+        """How it is configured, in a few words for the screen."""
+        if self.kind == "builtin":
+            return "offline, always available"
+        if self.key_from_deployment:
+            return f"key from {self.key_source}"
+        if self.key_source == "sidebar":
+            return "your key (this session only)"
+        if self.needs_key:
+            return "needs an API key"
+        return "local server, if running"
 
     @property
     def key_from_deployment(self) -> bool:
@@ -213,9 +222,3 @@ def default_endpoint(endpoints: list[Endpoint]) -> Endpoint:
             return endpoint  # OPENAI_BASE_URL points at a compatible server
     return by_id[BUILTIN_ID]
 
-
-def with_typed_key(endpoint: Endpoint, key: str) -> Endpoint:
-    """The endpoint with a key typed in the sidebar (never overrides a deployment key)."""
-    if endpoint.key_from_deployment:
-        return endpoint
-    return replace(endpoint, api_key=key.strip() or None, key_source="sidebar")

@@ -26,7 +26,7 @@ MAX_TURNS = 1000
 class Conversation(BaseModel):
     """The shape of a chat: how long it runs and how big each part is, in tokens."""
 
-    turns: int = Field(30, ge=1, le=MAX_TURNS, title="Turns")
+    turns: int = Field(30, ge=1, le=MAX_TURNS, title="Turns in the conversation")
     system_tokens: int = Field(200, ge=0, le=MAX_TOKENS, title="System prompt tokens")
     user_tokens: int = Field(100, ge=0, le=MAX_TOKENS, title="Tokens per user message")
     reply_tokens: int = Field(400, ge=0, le=MAX_TOKENS, title="Tokens per reply")

@@ -103,9 +103,9 @@ class CustomPrice(BaseModel):
     """A price the user types (or the lecture's slide): per million input / output tokens."""
 
     name: str = Field(min_length=1, max_length=80, title="Model name")
-    input_per_mtok: Dollars = Field(title="Input price")
-    output_per_mtok: Dollars = Field(title="Output price")
-    cached_input_per_mtok: Dollars | None = Field(None, title="Cached input price")
+    input_per_mtok: Dollars = Field(title="Input $ per 1M tokens")
+    output_per_mtok: Dollars = Field(title="Output $ per 1M tokens")
+    cached_input_per_mtok: Dollars | None = Field(None, title="Cached input $ per 1M (optional)")
 
     @field_validator("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", mode="before")
     @classmethod
@@ -153,16 +153,15 @@ class PriceTable:
         """Prices for `ref`: "provider: model", an OpenRouter id ("openai/gpt-5.2-chat"),
         or a bare model name the database can place ("claude-sonnet-4.5")."""
         ref = ref.strip()
-        provider_id, sep, model_ref = ref.partition(":")
+        provider_id, sep, model_ref = ref.partition(":")  # model ids may hold ":" too (ft:gpt-4o)
         attempts = [(provider_id.strip(), model_ref.strip())] if sep else []
-        if not sep and "/" in ref:
+        if "/" in ref:
             attempts += [("openrouter", ref), tuple(ref.split("/", 1))]
-        if not sep:
-            attempts.append((None, ref))
+        attempts.append((None, ref))
         for provider_id, model_ref in attempts:
             try:
-                provider, model = self.snapshot.find_provider_model(
-                    model_ref, None, provider_id or None, None
+                provider, model = self._exact(provider_id, model_ref) or (
+                    self.snapshot.find_provider_model(model_ref, None, provider_id or None, None)
                 )
             except LookupError:
                 continue
@@ -173,6 +172,14 @@ class PriceTable:
             f"genai-prices has no model {ref!r}. Pick one from the list, write it as "
             "'provider: model' (e.g. 'openai: gpt-5.2'), or type its prices yourself."
         )
+
+
+    def _exact(self, provider_id: str | None, model_id: str) -> tuple[gp.Provider, gp.ModelInfo] | None:
+        """A catalog entry, by its exact ids (some ids, e.g. "ft:gpt-4o", don't match themselves)."""
+        for provider in self.snapshot.providers:
+            if provider.id == provider_id:
+                return next(((provider, m) for m in provider.models if m.id == model_id), None)
+        return None
 
 
 def _newest_price_change(providers: list[gp.Provider], today: date) -> date | None:
@@ -195,16 +202,16 @@ class Scenario(BaseModel):
     """One request's size and how many of them: the inputs of the cost simulator."""
 
     input_tokens: int = Field(100, ge=0, le=MAX_TOKENS, title="Input tokens")
-    output_tokens: int = Field(2000, ge=0, le=MAX_TOKENS, title="Output tokens")
+    output_tokens: int = Field(2000, ge=0, le=MAX_TOKENS, title="Output tokens (the reply)")
     cached_share: Decimal = Field(
-        Decimal(0), ge=0, le=1, allow_inf_nan=False, title="Share of input from the prompt cache"
+        Decimal(0), ge=0, le=1, allow_inf_nan=False, title="Share of input served from the prompt cache"
     )
     users: int = Field(10_000, ge=0, le=MAX_USERS, title="Users")
     requests_per_user: Decimal = Field(
         Decimal(1), ge=0, le=MAX_REQUESTS_PER_USER, allow_inf_nan=False, title="Requests per user"
     )
-    per: Per = Field("month", title="Requests per user per")
-    period: Per = Field("month", title="Cost over one")
+    per: Per = Field("month", title="… per")
+    period: Per = Field("month", title="Show the cost over one")
 
     @property
     def cached_input_tokens(self) -> int:
@@ -243,14 +250,20 @@ def _divide(amount: Fraction, precision: int) -> Decimal:
         return Decimal(amount.numerator) / Decimal(amount.denominator)
 
 
-def input_errors(error: ValidationError) -> list[str]:
-    """pydantic's complaints as sentences a student can act on: "Users: must be ≤ ..."."""
+def input_errors(error: ValidationError, model: type[BaseModel]) -> list[str]:
+    """pydantic's complaints about `model` as sentences a student can act on:
+    "Users: must be at most 10,000,000,000 (you entered 1,000,000,000,000)."."""
     messages = []
     for item in error.errors():
-        field = item["loc"][0] if item["loc"] else "value"
-        title = _titles().get(str(field), str(field).replace("_", " ").capitalize())
-        messages.append(f"{title}: {_plain_message(item)}.")
+        name = str(item["loc"][0]) if item["loc"] else ""
+        messages.append(f"{field_title(model, name)}: {_plain_message(item)}.")
     return messages
+
+
+def field_title(model: type[BaseModel], name: str) -> str:
+    """The field's title: the widget label and the name in error messages."""
+    info = model.model_fields.get(name)
+    return info.title if info and info.title else name.replace("_", " ").capitalize()
 
 
 def _plain_message(item: dict) -> str:
@@ -270,12 +283,6 @@ def _number(value: object) -> str:
         return f"{Decimal(str(value)):,f}"
     except ArithmeticError:
         return repr(value)
-
-
-@cache
-def _titles() -> dict[str, str]:
-    fields = {**CustomPrice.model_fields, **Scenario.model_fields}
-    return {name: info.title or name for name, info in fields.items()}
 
 
 LECTURE_PRICE = CustomPrice(

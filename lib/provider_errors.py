@@ -34,9 +34,20 @@ def _server_message(exc: openai.APIError) -> str:
     return str(exc.message or "")
 
 
-def describe_error(exc: BaseException, where: str, redact: Redactor | None = None) -> ProviderError:
-    """A readable message for any exception raised while talking to ``where``."""
+def describe_error(
+    exc: BaseException, where: str, redact: Redactor | None = None, mid_stream: bool = False
+) -> ProviderError:
+    """A readable message for any exception raised while talking to ``where``.
+
+    ``mid_stream``: the response had started, so a broken connection is a cut stream,
+    not a server that is down.
+    """
     redact = redact or Redactor()
+    if mid_stream and isinstance(exc, (openai.APIConnectionError, httpx.HTTPError)):
+        return ProviderError(
+            "The stream was cut off.",
+            f"The connection to {where} broke before the answer was complete.",
+        )
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError("The request timed out.", f"{where} did not answer in time.")
     if isinstance(exc, openai.APIConnectionError):

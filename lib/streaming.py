@@ -92,8 +92,10 @@ class ChatStream:
         if self.done:
             return
         self._started = time.perf_counter()
+        responded = False
         try:
             chunks = self._chunks() if callable(self._chunks) else self._chunks
+            responded = True
             for chunk in chunks:
                 delta = self._take(chunk)
                 if delta:
@@ -104,7 +106,7 @@ class ChatStream:
             self.error = ProviderError("Stopped.", "The answer was interrupted.")
             raise
         except Exception as exc:  # every failure becomes a message; partial text is kept
-            self.error = describe_error(exc, self._where, self._redact)
+            self.error = describe_error(exc, self._where, self._redact, mid_stream=responded)
         finally:
             self._finish()
 

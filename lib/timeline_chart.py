@@ -36,6 +36,14 @@ UNDISCLOSED_Y = 5000.0  # billions: the height of the "undisclosed" band, above 
 BAND_EDGE_Y = 2200.0  # dotted line between disclosed sizes and the undisclosed band
 SIZE_TICKS = {0.1: "100M", 1: "1B", 10: "10B", 100: "100B", 1000: "1T", UNDISCLOSED_Y: UNDISCLOSED}
 FONT_SIZE = 18  # projector-friendly
+# Pixel offsets (label minus marker) for the lecture's milestones, keyed by the release they point at.
+MILESTONE_LABEL_OFFSETS: dict[str, tuple[int, int]] = {
+    "GPT-2": (0, -75),
+    "GPT-3": (0, 80),
+    "InstructGPT": (-150, -60),
+    "ChatGPT (GPT-3.5)": (-130, 30),
+    "Llama 2": (20, 150),
+}
 HOVER_TEMPLATE = (
     "<b>%{customdata[0]}</b> · %{customdata[1]}<br>"
     "Released %{x|%d %b %Y}<br>"
@@ -87,22 +95,24 @@ def licence_class_trace(licence_class: LicenceClass, releases: Sequence[ModelRel
 
 def milestone_annotation(milestone: Milestone, release: ModelRelease, index: int) -> dict:
     """A labelled arrow to a release. Annotations on a log axis take log10 coordinates."""
-    # Alternate above/below so neighbouring labels do not collide; the undisclosed band is at the
-    # top of the chart, so its labels always hang below it.
+    # The lecture's milestones have hand-placed labels in the chart's empty areas; any other
+    # milestone alternates above/below (always below on the undisclosed band, the chart's top).
     above = index % 2 == 0 and release.parameters_b != UNDISCLOSED
+    dx, dy = MILESTONE_LABEL_OFFSETS.get(milestone.model, (0, -70 if above else 70))
     return {
         "x": milestone.date.isoformat(),
         "y": math.log10(plotted_size(release)),
         "xref": "x",
         "yref": "y",
-        "text": milestone.label,
+        "text": milestone.label.replace(": ", "<br>", 1),
         "showarrow": True,
         "arrowhead": 2,
         "arrowwidth": 1.5,
-        "ax": 0,
-        "ay": -70 if above else 70,
+        "arrowcolor": "rgba(128,128,128,0.9)",
+        "ax": dx,
+        "ay": dy,
         "font": {"size": FONT_SIZE - 2},
-        "bgcolor": "rgba(128,128,128,0.18)",
+        "bgcolor": "rgba(128,128,128,0.14)",
         "borderpad": 4,
     }
 
@@ -142,12 +152,13 @@ def timeline_figure(
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
         annotations=annotations,
     )
-    figure.update_xaxes(title_text="Release date")
+    figure.update_xaxes(title_text="Release date", tickfont={"size": FONT_SIZE - 2})
     figure.update_yaxes(
         title_text="Parameters (log scale)",
         type="log",
         tickvals=list(SIZE_TICKS),
         ticktext=list(SIZE_TICKS.values()),
-        range=[math.log10(0.15), math.log10(UNDISCLOSED_Y * 2.2)],
+        tickfont={"size": FONT_SIZE - 2},
+        range=[math.log10(0.07), math.log10(UNDISCLOSED_Y * 2.2)],
     )
     return figure

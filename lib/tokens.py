@@ -120,7 +120,7 @@ def token_pieces(text: str, encoding: str = "o200k_base") -> list[str]:
     enc = load_encoding(encoding)
     tokens = enc.encode(text, disallowed_special=())
     decoded, offsets = enc.decode_with_offsets(tokens)
-    ends = offsets[1:] + [len(decoded)]
+    ends = offsets[1:] + [len(decoded)] if offsets else []
     return [decoded[start:end] for start, end in zip(offsets, ends, strict=True)]
 
 

@@ -47,6 +47,7 @@ def comparison_rows(prices: list[ModelPrice], scenario: Scenario) -> list[dict[s
             "Input $/1M": price.input_per_mtok,
             "Cached input $/1M": price.cached_input_per_mtok,
             "Output $/1M": price.output_per_mtok,
+            "Long-prompt tiers": "yes" if price.tiered else "no",
             "Input tokens": scenario.input_tokens,
             "Cached input tokens": scenario.cached_input_tokens,
             "Output tokens": scenario.output_tokens,
@@ -67,7 +68,13 @@ def comparison_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
             frame[column] = frame[column].map(per_mtok)
         elif "cost" in column.lower():
             frame[column] = frame[column].map(dollars)
+        elif column.startswith("Requests per"):
+            frame[column] = frame[column].map(_count)
     return frame
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
 def comparison_csv(rows: list[dict[str, object]]) -> str:

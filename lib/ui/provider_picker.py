@@ -26,18 +26,6 @@ class Choice:
         return self.provider.endpoint
 
 
-def _status(endpoint: Endpoint) -> str:
-    if endpoint.kind == "builtin":
-        return "offline, always available"
-    if endpoint.key_from_deployment:
-        return f"key from {endpoint.key_source}"
-    if endpoint.key_source == "sidebar":
-        return "your key (this session only)"
-    if endpoint.needs_key:
-        return "needs an API key"
-    return "local server"
-
-
 def _key_and_url_inputs(endpoint: Endpoint) -> None:
     typed = session.typed_settings()
     if endpoint.needs_key and not endpoint.key_from_deployment:
@@ -95,7 +83,7 @@ def provider_sidebar() -> Choice:
         st.header("Model")
         endpoints = session.endpoints()
         default = default_endpoint(endpoints)
-        labels = {e.id: f"{e.label} — {_status(e)}" for e in endpoints}
+        labels = {e.id: f"{e.label} — {e.status}" for e in endpoints}
         ids = [e.id for e in endpoints]
         chosen_id = st.selectbox(
             "Provider", ids, index=ids.index(default.id), format_func=labels.get,

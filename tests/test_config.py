@@ -1,0 +1,84 @@
+"""The configuration contract: secrets, then environment, then the sidebar."""
+
+from lib.classroom import ClassroomLimits
+from lib.config import BUILTIN_ID, default_endpoint, resolve_endpoints
+
+
+def by_id(endpoints):
+    return {e.id: e for e in endpoints}
+
+
+def test_no_keys_anywhere_defaults_to_the_builtin_model():
+    endpoints = resolve_endpoints({}, {}, {})
+    assert default_endpoint(endpoints).id == BUILTIN_ID
+    assert not by_id(endpoints)["openrouter"].configured
+    assert by_id(endpoints)["builtin"].configured
+
+
+def test_every_preset_is_offered():
+    ids = [e.id for e in resolve_endpoints({}, {}, {})]
+    assert ids == ["openrouter", "openai", "ollama", "lmstudio", "vllm", "llamacpp", "builtin"]
+
+
+def test_secrets_win_over_environment_which_wins_over_sidebar():
+    secrets = {"OPENROUTER_API_KEY": "sk-or-from-secrets"}
+    environ = {"OPENROUTER_API_KEY": "sk-or-from-env", "OPENAI_API_KEY": "sk-env-openai"}
+    typed = {"openrouter.api_key": "sk-or-typed", "openai.api_key": "sk-typed-openai"}
+    endpoints = by_id(resolve_endpoints(secrets, environ, typed))
+    assert endpoints["openrouter"].api_key == "sk-or-from-secrets"
+    assert endpoints["openrouter"].key_source == "secrets"
+    assert endpoints["openai"].api_key == "sk-env-openai"
+    assert endpoints["openai"].key_source == "environment"
+    only_typed = by_id(resolve_endpoints({}, {}, typed))
+    assert only_typed["openai"].api_key == "sk-typed-openai"
+    assert only_typed["openai"].key_source == "sidebar"
+
+
+def test_openrouter_is_the_default_when_both_are_configured():
+    environ = {"OPENAI_API_KEY": "sk-a", "OPENROUTER_API_KEY": "sk-or-b"}
+    assert default_endpoint(resolve_endpoints({}, environ, {})).id == "openrouter"
+    assert default_endpoint(resolve_endpoints({}, {"OPENAI_API_KEY": "sk-a"}, {})).id == "openai"
+
+
+def test_openai_base_url_points_the_openai_preset_at_a_compatible_server():
+    environ = {"OPENAI_BASE_URL": "http://127.0.0.1:9999/v1/"}
+    openai = by_id(resolve_endpoints({}, environ, {}))["openai"]
+    assert openai.base_url == "http://127.0.0.1:9999/v1"
+    assert openai.configured and not openai.needs_key
+    assert default_endpoint(resolve_endpoints({}, environ, {})).id == "openai"
+
+
+def test_local_server_urls_come_from_the_environment():
+    environ = {"OLLAMA_BASE_URL": "http://gpu-box:11434/v1"}
+    assert by_id(resolve_endpoints({}, environ, {}))["ollama"].base_url == "http://gpu-box:11434/v1"
+    assert by_id(resolve_endpoints({}, {}, {}))["ollama"].base_url == "http://localhost:11434/v1"
+
+
+def test_custom_endpoints_from_secrets_tables():
+    secrets = {"providers": {"groq": {"base_url": "https://api.groq.com/openai/v1",
+                                      "api_key": "gsk_secret", "models": ["llama-3.1-8b"]},
+                             "broken": {"api_key": "no url"}}}
+    endpoints = by_id(resolve_endpoints(secrets, {}, {}))
+    groq = endpoints["custom:groq"]
+    assert groq.base_url == "https://api.groq.com/openai/v1"
+    assert groq.api_key == "gsk_secret" and groq.key_from_deployment
+    assert groq.suggested_models == ("llama-3.1-8b",)
+    assert "custom:broken" not in endpoints
+
+
+def test_api_key_is_not_in_the_endpoint_repr():
+    endpoint = by_id(resolve_endpoints({}, {"OPENAI_API_KEY": "sk-canary-123456"}, {}))["openai"]
+    assert "sk-canary-123456" not in repr(endpoint)
+
+
+def test_classroom_limits_guard_deployment_keys_only():
+    limits = ClassroomLimits.from_settings(
+        {"LAB_ALLOWED_MODELS": ["openai/gpt-5.2-chat"]}, {"LAB_MAX_REQUESTS_PER_SESSION": "2"}
+    )
+    deployment = by_id(resolve_endpoints({}, {"OPENROUTER_API_KEY": "sk-or-x"}, {}))["openrouter"]
+    students = by_id(resolve_endpoints({}, {}, {"openrouter.api_key": "sk-or-y"}))["openrouter"]
+    assert limits.refusal(deployment, "openai/gpt-5.2-chat", 0) is None
+    assert "allows only" in limits.refusal(deployment, "some/other-model", 0)
+    assert "2 requests" in limits.refusal(deployment, "openai/gpt-5.2-chat", 2)
+    assert limits.refusal(students, "some/other-model", 99) is None
+    assert limits.models_for(deployment, ("a", "b")) == ("openai/gpt-5.2-chat",)

@@ -1,0 +1,74 @@
+"""The streaming-chat page under AppTest, against the fault server on 127.0.0.1."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+CANARY = "sk-canary-page-51c0ffee9d"
+
+
+@pytest.fixture
+def chat_page(fault_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def send(at: AppTest, model: str, text: str) -> AppTest:
+    at.sidebar.selectbox(key="lab_model_openai").set_value(model)
+    at.chat_input[0].set_value(text)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def everything_shown(at: AppTest) -> str:
+    return repr(at._tree)
+
+
+def test_defaults_to_the_configured_server_and_lists_its_models(chat_page):
+    assert chat_page.sidebar.selectbox(key="lab_provider").value == "openai"
+    assert "ok" in chat_page.sidebar.selectbox(key="lab_model_openai").options
+
+
+def test_a_streamed_answer_lands_in_history_with_metrics(chat_page):
+    at = send(chat_page, "ok", "Hello")
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert "Hello from the fault server." in at.chat_message[1].markdown[0].value
+    labels = [m.label for m in at.metric]
+    assert "Time to first token" in labels and "Completion tokens" in labels
+    assert at.session_state["chat_history"][-1]["content"] == "Hello from the fault server."
+
+
+def test_a_cut_stream_keeps_the_partial_answer_and_says_why(chat_page):
+    at = send(chat_page, "cut", "Tell me")
+    assert at.error[0].value.startswith("The stream was cut off.")
+    assert "partial answer above is kept" in at.error[0].value
+    assert at.session_state["chat_history"][-1]["content"] == "The answer is "
+    at = send(at, "ok", "Again")  # the conversation goes on, the partial answer stays
+    assert [m.name for m in at.chat_message] == ["user", "assistant"] * 2
+    assert at.chat_message[1].markdown[0].value.strip() == "The answer is"
+    sent = at.session_state["chat_history"]
+    assert sent[1]["error"].startswith("The stream was cut off.")
+
+
+def test_wrong_key_message_never_shows_the_key(chat_page):
+    at = send(chat_page, "auth", "Hi")
+    assert "rejected (401)" in at.error[0].value
+    assert CANARY not in everything_shown(at)
+    at.run()  # the inspector and history render the exchange again
+    assert CANARY not in everything_shown(at)
+
+
+def test_the_whole_history_is_resent_each_turn(chat_page, fault_server):
+    at = send(chat_page, "ok", "First question")
+    send(at, "ok", "Second question")
+    messages = fault_server.requests[-1].body["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[-1]["content"] == "Second question"
