@@ -76,8 +76,23 @@ def tiktoken_cache_dir() -> Path:
 
 
 def install_bundled_encodings() -> Path:
-    """Put the shipped BPE files into tiktoken's cache dir (verified by sha256); return the dir."""
+    """Put the shipped BPE files into tiktoken's cache dir (verified by sha256); return the dir.
+
+    If the configured dir can't be written, fall back to ours and point tiktoken at it.
+    """
     cache_dir = tiktoken_cache_dir()
+    try:
+        _install_into(cache_dir)
+    except OSError:
+        if cache_dir == DEFAULT_CACHE_DIR:
+            raise
+        os.environ[CACHE_ENV] = str(DEFAULT_CACHE_DIR)
+        cache_dir = DEFAULT_CACHE_DIR
+        _install_into(cache_dir)
+    return cache_dir
+
+
+def _install_into(cache_dir: Path) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     for bundled in ENCODINGS.values():
         target = cache_dir / bundled.cache_file_name
@@ -89,7 +104,6 @@ def install_bundled_encodings() -> Path:
         partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         partial.write_bytes(data)
         partial.replace(target)  # atomic: a concurrent reader sees all or nothing
-    return cache_dir
 
 
 def _sha256(data: bytes) -> str:

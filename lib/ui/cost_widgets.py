@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from lib.conversation_cost import Conversation, Strategy
 from lib.pricing import (
-    DAYS_IN, LECTURE_PRICE, CustomPrice, LectureExample, ModelPrice, PriceTable, Scenario,
+    DAYS_IN, LECTURE_PRICE, LECTURE_SCENARIO, CustomPrice, LectureExample, ModelPrice, PriceTable, Scenario,
     UnknownModel, field_title, input_errors,
 )
 from lib.tokens import (
@@ -42,23 +42,42 @@ def validated(model: type[BaseModel], **values: object) -> BaseModel | None:
 
 def lecture_metrics(example: LectureExample) -> None:
     st.html(BIG_METRICS_CSS)
+    tokens_in, tokens_out = LECTURE_SCENARIO.input_tokens, LECTURE_SCENARIO.output_tokens
+    users = f"{LECTURE_SCENARIO.users:,} users"
     st.markdown(
         f"**{LECTURE_PRICE.name}** at **{per_mtok(LECTURE_PRICE.input_per_mtok)}** per million input "
         f"tokens and **{per_mtok(LECTURE_PRICE.output_per_mtok)}** per million output tokens. "
-        "A user writes 75 words (100 tokens); the model answers with 1,500 words (2,000 tokens)."
+        f"A user writes {napkin_words(tokens_in):,} words ({tokens_in:,} tokens); the model answers "
+        f"with {napkin_words(tokens_out):,} words ({tokens_out:,} tokens)."
     )
     cols = st.columns(3)
-    cols[0].metric("Input: 100 tokens", dollars(example.request.input), border=True)
-    cols[1].metric("Output: 2,000 tokens", dollars(example.request.output), border=True)
+    cols[0].metric(f"Input: {tokens_in:,} tokens", dollars(example.request.input), border=True)
+    cols[1].metric(f"Output: {tokens_out:,} tokens", dollars(example.request.output), border=True)
     cols[2].metric("Cost per request", dollars(example.request.total), border=True)
     cols = st.columns(2)
     cols[0].metric(
-        "10,000 users × 1 request per month", f"{dollars(example.monthly_at_one_per_month)}/mo",
+        f"{users} × 1 request per month", f"{dollars(example.monthly_at_one_per_month)}/mo",
         border=True,
     )
     cols[1].metric(
-        "10,000 users × 1 request per day", f"{dollars(example.monthly_at_one_per_day)}/mo",
+        f"{users} × 1 request per day", f"{dollars(example.monthly_at_one_per_day)}/mo",
         border=True, help="A month is 30 days here, as on the slide.",
+    )
+
+
+def lecture_price_check(table: PriceTable) -> None:
+    """Set the slide's price beside what genai-prices says the same model costs today."""
+    try:
+        today = table.lookup("openai: gpt-5.2")
+    except UnknownModel:
+        return
+    same = (today.input_per_mtok, today.output_per_mtok) == (
+        LECTURE_PRICE.input_per_mtok, LECTURE_PRICE.output_per_mtok
+    )
+    st.caption(
+        f"{table.source} lists {today.name} at {per_mtok(today.input_per_mtok)} in / "
+        f"{per_mtok(today.output_per_mtok)} out per million tokens"
+        + (": the slide's price." if same else ": the slide's price has since changed.")
     )
 
 
@@ -107,12 +126,13 @@ def input_tokens_picker() -> int | None:
 
 
 def token_view(pieces: list[str]) -> None:
-    """Each token on its own tinted background, spaces shown as ·."""
+    """Each token on its own tinted background; spaces shown as ·, line breaks as ↵."""
     colours = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe")
     spans = "".join(
-        f"<span style='background:{colours[i % len(colours)]};color:#111;padding:1px 2px;"
-        f"margin:1px;border-radius:3px;white-space:pre-wrap'>"
-        f"{html.escape(piece).replace(' ', '·')}</span>"
+        f"<span style='display:inline-block;background:{colours[i % len(colours)]};color:#111;"
+        f"padding:0 3px;margin:2px 1px;border-radius:3px;white-space:pre'>"
+        f"{html.escape(piece).replace(' ', '·').replace(chr(10), '↵')}</span>"
+        + ("<br>" if piece.endswith("\n") else "")
         for i, piece in enumerate(pieces) if piece
     )
     st.html(f"<div style='font-family:monospace;font-size:1.2rem;line-height:2'>{spans}</div>")
