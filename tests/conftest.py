@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.servers.fault_server import FaultServer  # noqa: E402
+from tests.servers.fault_server import DEFAULT_SLOW_DELAY, FaultServer  # noqa: E402
 from tests.servers.processes import ServerProcess, ServerUrl, free_port  # noqa: E402
 from tests.servers.streamlit_app import start_app  # noqa: E402
 
@@ -73,7 +73,7 @@ def fault_server(fault_server_session: FaultServer) -> FaultServer:
     """The fault server with an empty request log. `.base_url` ends in /v1; `.requests[-1].body`
     is the last JSON body; `.slow_delay` sets the pause between "slow" deltas."""
     fault_server_session.clear()
-    fault_server_session.slow_delay = 0.05
+    fault_server_session.slow_delay = DEFAULT_SLOW_DELAY
     return fault_server_session
 
 

@@ -10,7 +10,7 @@ from lib.config import Endpoint
 from lib.inspector import Inspector
 from lib.providers.builtin import BuiltinProvider
 from lib.providers.openai_compatible import OpenAICompatibleProvider
-from lib.providers.options import SamplingOptions
+from lib.sampling import SamplingOptions
 
 ChatProvider = OpenAICompatibleProvider | BuiltinProvider
 

@@ -9,7 +9,7 @@ from typing import Any
 from lib.config import Endpoint
 from lib.inspector import Exchange, Inspector
 from lib.local_models import LocalChatModel, load_builtin_chat_model
-from lib.providers.options import SamplingOptions
+from lib.sampling import SamplingOptions
 from lib.streaming import ChatStream
 
 Messages = list[dict[str, str]]

@@ -9,7 +9,7 @@ import openai
 
 from lib.config import Endpoint
 from lib.inspector import Inspector
-from lib.providers.options import SamplingOptions
+from lib.sampling import SamplingOptions
 from lib.streaming import ChatStream
 
 Messages = list[dict[str, str]]

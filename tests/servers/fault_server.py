@@ -46,6 +46,7 @@ ERROR_EVENT = {"error": {"message": "Upstream provider failed", "code": 502}}
 LONG_PIECE = " tok"
 LONG_DEFAULT_TOKENS = 2000
 RETRY_AFTER_SECONDS = 7
+DEFAULT_SLOW_DELAY = 0.05  # seconds between "slow" deltas
 KEEPALIVE_COMMENT = b": OPENROUTER PROCESSING\n\n"
 
 
@@ -63,7 +64,7 @@ class FaultServer:
     """The server, run in a background thread (`start`/`stop`, or `with`) or in the foreground."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, slow_delay: float = 0.05, history: int = 200
+        self, host: str = "127.0.0.1", port: int = 0, *, slow_delay: float = DEFAULT_SLOW_DELAY, history: int = 200
     ) -> None:
         self.slow_delay = slow_delay
         self._requests: deque[RecordedRequest] = deque(maxlen=history)
@@ -385,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--slow-delay", type=float, default=0.05, help="seconds between 'slow' deltas")
+    parser.add_argument("--slow-delay", type=float, default=DEFAULT_SLOW_DELAY, help="seconds between 'slow' deltas")
     args = parser.parse_args(argv)
     server = FaultServer(args.host, args.port, slow_delay=args.slow_delay)
     print(f"Fault server on {server.base_url} (models: {', '.join(SCENARIOS)})", flush=True)
