@@ -15,6 +15,7 @@ because one model object cannot serve two sessions at the same time.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import os
@@ -94,6 +95,8 @@ class LlamaCppChatModel:
         )
         self._stop = [eos]
         self._lock = threading.Lock()
+        # Free the model before the interpreter tears down the C library it needs.
+        atexit.register(self._llm.close)
         self.load_seconds = time.perf_counter() - started
 
     def _token_text(self, token: int) -> str:

@@ -1,7 +1,7 @@
 """One streaming interface for every provider: text deltas, then metrics.
 
 ``ChatStream`` wraps the chunk iterator of any provider (the openai SDK's
-``ChatCompletionChunk`` objects, or the same shape as dicts from the in-process model) and
+``ChatCompletionChunk`` objects; the in-process model yields the same type) and
 
 - yields the text deltas as they arrive (so ``st.write_stream(stream)`` just works);
 - measures time to first token, tokens per second and total time;
@@ -16,7 +16,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+
+from openai.types.chat import ChatCompletionChunk
 
 from lib.provider_errors import CUT_SHORT, ProviderError, describe_error
 
@@ -34,12 +35,6 @@ class StreamMetrics:
     @property
     def usage_is_estimate(self) -> bool:
         return self.usage_source == "estimate"
-
-
-def _get(obj: Any, name: str) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
 
 
 TokenCounter = Callable[[str], int]
@@ -60,7 +55,7 @@ class ChatStream:
 
     def __init__(
         self,
-        chunks: Iterable[Any] | Callable[[], Iterable[Any]],
+        chunks: Iterable[ChatCompletionChunk] | Callable[[], Iterable[ChatCompletionChunk]],
         where: str,
         *,
         prompt_text: str = "",
@@ -110,22 +105,20 @@ class ChatStream:
         finally:
             self._finish()
 
-    def _take(self, chunk: Any) -> str:
-        usage = _get(chunk, "usage")
+    def _take(self, chunk: ChatCompletionChunk) -> str:
+        usage = chunk.usage
         if usage:
             self.usage = {
-                "prompt_tokens": _get(usage, "prompt_tokens") or 0,
-                "completion_tokens": _get(usage, "completion_tokens") or 0,
+                "prompt_tokens": usage.prompt_tokens or 0,
+                "completion_tokens": usage.completion_tokens or 0,
             }
         text = ""
-        for choice in _get(chunk, "choices") or ():  # the usage chunk has none
-            delta = _get(choice, "delta")
-            content = _get(delta, "content") if delta is not None else None
+        for choice in chunk.choices:  # the final usage chunk has none
+            content = choice.delta.content
             if content:
                 text += content
-            reason = _get(choice, "finish_reason")
-            if reason:
-                self.finish_reason = reason
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
         if text:
             if self._first_token_at is None:
                 self._first_token_at = time.perf_counter()

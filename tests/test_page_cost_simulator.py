@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.pricing import LECTURE_PRICE, Scenario, price_table
 from lib.tokens import count_tokens
-from lib.ui.cost_report import comparison_csv, comparison_rows, dollars
+from lib.cost_report import comparison_csv, comparison_rows, dollars
 from lib.ui.cost_widgets import LECTURE_CHOICE
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
+
+from openai.types.chat import ChatCompletionChunk
 
 from lib.config import Endpoint
 from lib.inspector import Exchange, Inspector
@@ -13,6 +16,7 @@ from lib.sampling import SamplingOptions
 from lib.streaming import ChatStream
 
 Messages = list[dict[str, str]]
+CHUNK_FIELDS = {"id": "chatcmpl-builtin", "object": "chat.completion.chunk"}
 
 
 class BuiltinProvider:
@@ -57,10 +61,11 @@ class BuiltinProvider:
         )
         self.inspector.record(exchange)
 
-        def chunks() -> Iterator[dict[str, Any]]:
+        def chunks() -> Iterator[ChatCompletionChunk]:
             for chunk in local.stream(prompt, options):
+                chunk = {**CHUNK_FIELDS, "created": int(time.time()), "model": model, **chunk}
                 exchange.response_chunks.append(f"data: {json.dumps(chunk)}\n\n".encode())
-                yield chunk
+                yield ChatCompletionChunk.model_validate(chunk)
             exchange.response_chunks.append(b"data: [DONE]\n\n")
 
         return ChatStream(

@@ -17,7 +17,7 @@ from lib.tokens import (
     ENCODINGS, count_tokens, napkin_tokens, napkin_words, token_pieces, word_count,
     words_per_100_tokens,
 )
-from lib.ui.cost_report import dollars, per_mtok
+from lib.cost_report import dollars, per_mtok
 
 SAMPLE_PROMPT = (
     "I'm planning a three-day trip to Lisbon in late spring with two friends who love food and "
