@@ -47,9 +47,11 @@ def main() -> None:
                 time.sleep(0.02)
             page.get_by_text("Time to first token").wait_for(timeout=120_000)
             done = time.perf_counter() - started
+            metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
         finally:
             process.stop()
             browser.close()
+    print("metrics shown:", " | ".join(m.replace("\n", ": ") for m in metrics))
     print(f"app ready {ready:.2f} s; first reply characters {first:.2f} s; reply done {done:.2f} s "
           "(from launching Streamlit, built-in model not yet loaded)")
     print(json.dumps({"app_ready_s": round(ready, 2), "first_token_s": round(first, 2),

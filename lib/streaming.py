@@ -152,3 +152,22 @@ class ChatStream:
             usage_source=source,
             finish_reason=self.finish_reason,
         )
+
+
+def coalesce(deltas: Iterable[str], interval_s: float = 0.05) -> Iterator[str]:
+    """Merge deltas that arrive within ``interval_s`` of each other.
+
+    A browser re-renders the whole answer on every update; 20 updates a second look the
+    same as 60 and leave the CPU to the model.
+    """
+    pending: list[str] = []
+    last = 0.0
+    for delta in deltas:
+        pending.append(delta)
+        now = time.perf_counter()
+        if now - last >= interval_s:
+            yield "".join(pending)
+            pending.clear()
+            last = now
+    if pending:
+        yield "".join(pending)

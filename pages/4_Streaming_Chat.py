@@ -1,6 +1,7 @@
 import streamlit as st
 
 from lib.history import assistant_message, to_api_messages
+from lib.streaming import coalesce
 from lib.ui import session
 from lib.ui.chat_widgets import inspector_panel, metrics_row
 from lib.ui.page import lesson_header
@@ -40,7 +41,7 @@ if prompt := st.chat_input("Ask something, e.g. What should I do on my upcoming 
             stream = choice.provider.stream_chat(
                 to_api_messages(history, system_prompt), choice.model, choice.options
             )
-            st.write_stream(stream)
+            st.write_stream(coalesce(stream))
             if stream.error:
                 kept = " The partial answer above is kept." if stream.text else ""
                 st.error(f"{stream.error}{kept}")
