@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from lib.conversation_cost import STRATEGIES, Conversation, calls_per_turn, conversation_costs, totals
+from lib.input_errors import input_errors
 from lib.pricing import (
-    DAYS_IN, LECTURE_PRICE, CustomPrice, PriceTable, Scenario, UnknownModel, input_errors,
+    DAYS_IN, LECTURE_PRICE, CustomPrice, PriceTable, Scenario, UnknownModel,
     lecture_example, price_table, scale,
 )
 

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ValidationError
 from lib.conversation_cost import Conversation, Strategy
 from lib.pricing import (
     DAYS_IN, LECTURE_PRICE, LECTURE_SCENARIO, CustomPrice, LectureExample, ModelPrice, PriceTable, Scenario,
-    UnknownModel, field_title, input_errors,
+    UnknownModel,
 )
+from lib.input_errors import field_title, input_errors
 from lib.tokens import (
     ENCODINGS, count_tokens, napkin_tokens, napkin_words, token_pieces, word_count,
     words_per_100_tokens,
