@@ -5,12 +5,16 @@ types in the sidebar is theirs to spend. Settings (secrets or environment):
 
 - ``LAB_MAX_REQUESTS_PER_SESSION``: chat requests one browser session may send.
 - ``LAB_ALLOWED_MODELS``: comma-separated model ids (or a list in secrets).
+- ``LAB_MAX_SPEND_USD_PER_SESSION``: dollars one browser session may spend, priced from
+  the provider's reported usage with genai-prices; models with no known price are refused
+  while this cap is set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lib.config import Endpoint
@@ -28,6 +32,7 @@ def _setting(secrets: Mapping[str, Any], environ: Mapping[str, str], name: str) 
 class ClassroomLimits:
     max_requests: int | None = None
     allowed_models: tuple[str, ...] = ()
+    max_spend_usd: Decimal | None = None
 
     @classmethod
     def from_settings(cls, secrets: Mapping[str, Any], environ: Mapping[str, str]) -> ClassroomLimits:
@@ -39,7 +44,13 @@ class ClassroomLimits:
             max_requests = int(raw_max) if raw_max not in (None, "") else None
         except (TypeError, ValueError):
             max_requests = None
-        return cls(max_requests, tuple(m.strip() for m in raw_models if str(m).strip()))
+        raw_spend = _setting(secrets, environ, "LAB_MAX_SPEND_USD_PER_SESSION")
+        try:
+            max_spend = Decimal(str(raw_spend)) if raw_spend not in (None, "") else None
+        except InvalidOperation:
+            max_spend = None
+        models = tuple(str(m).strip() for m in raw_models if str(m).strip())
+        return cls(max_requests, models, max_spend)
 
     def applies_to(self, endpoint: Endpoint) -> bool:
         return endpoint.key_from_deployment
@@ -49,7 +60,10 @@ class ClassroomLimits:
             return models
         return self.allowed_models
 
-    def refusal(self, endpoint: Endpoint, model: str, requests_sent: int) -> str | None:
+    def refusal(
+        self, endpoint: Endpoint, model: str, requests_sent: int,
+        spent_usd: Decimal = Decimal(0), price_known: bool = True,
+    ) -> str | None:
         """Why this request may not be sent, or None."""
         if not self.applies_to(endpoint):
             return None
@@ -59,4 +73,11 @@ class ClassroomLimits:
         if self.max_requests is not None and requests_sent >= self.max_requests:
             return (f"This session has used its {self.max_requests} requests on the shared key. "
                     "Carry on with the built-in model, or a provider with your own key.")
+        if self.max_spend_usd is not None:
+            if not price_known:
+                return (f"This deployment caps spending, and no price is known for {model!r}. "
+                        "Pick a model with a listed price.")
+            if spent_usd >= self.max_spend_usd:
+                return (f"This session has spent ${spent_usd:.4f} of its ${self.max_spend_usd} "
+                        "on the shared key. Carry on with the built-in model, or your own key.")
         return None

@@ -64,6 +64,11 @@ class Endpoint:
         return "local server, if running"
 
     @property
+    def bills_usage(self) -> bool:
+        """Requests cost money: a keyed API, not the built-in model or a keyless local server."""
+        return self.kind != "builtin" and bool(self.api_key)
+
+    @property
     def key_from_deployment(self) -> bool:
         """The key came from the deployment (secrets or environment), not the user."""
         return self.key_source in ("secrets", "environment")

@@ -21,9 +21,3 @@ def to_api_messages(history: list[Message], system_prompt: str = "") -> list[Mes
         messages.append({"role": message["role"], "content": message["content"]})
     return messages
 
-
-def assistant_message(text: str, error: str | None = None) -> Message:
-    message = {"role": "assistant", "content": text}
-    if error:
-        message["error"] = error
-    return message

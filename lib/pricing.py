@@ -198,6 +198,15 @@ def price_table() -> PriceTable:
     return PriceTable()
 
 
+def usage_cost(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal | None:
+    """What a request with this usage cost, or None when no price is known for ``model``."""
+    try:
+        price = price_table().lookup(model)
+    except UnknownModel:
+        return None
+    return price.request_cost(prompt_tokens, completion_tokens).total
+
+
 class Scenario(BaseModel):
     """One request's size and how many of them: the inputs of the cost simulator."""
 

@@ -1,11 +1,10 @@
 import streamlit as st
 
-from lib.history import assistant_message, to_api_messages
-from lib.streaming import coalesce
 from lib.ui import session
-from lib.ui.chat_widgets import inspector_panel, metrics_row
+from lib.ui.chat_turn import answer
+from lib.ui.chat_widgets import inspector_panel
 from lib.ui.page import lesson_header
-from lib.ui.provider_picker import ensure_builtin_loaded, provider_sidebar
+from lib.ui.provider_picker import provider_sidebar
 
 lesson_header("streaming_chat")
 choice = provider_sidebar()
@@ -27,25 +26,6 @@ if prompt := st.chat_input("Ask something, e.g. What should I do on my upcoming 
     with st.chat_message("user"):
         st.markdown(prompt)
     with st.chat_message("assistant"):
-        refusal = session.classroom_limits().refusal(
-            choice.endpoint, choice.model, session.requests_sent()
-        )
-        if not choice.model:
-            refusal = "Pick or type a model in the sidebar first."
-        if refusal:
-            st.warning(refusal)
-        else:
-            if choice.endpoint.kind == "builtin":
-                ensure_builtin_loaded()
-            session.count_request()
-            stream = choice.provider.stream_chat(
-                to_api_messages(history, system_prompt), choice.model, choice.options
-            )
-            st.write_stream(coalesce(stream))
-            if stream.error:
-                kept = " The partial answer above is kept." if stream.text else ""
-                st.error(f"{stream.error}{kept}")
-            history.append(assistant_message(stream.text, str(stream.error or "") or None))
-            metrics_row(stream.metrics)
+        answer(choice, history, system_prompt)
 
 inspector_panel(session.inspector())

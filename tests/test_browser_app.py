@@ -63,3 +63,25 @@ def test_a_canary_key_never_reaches_the_page_or_the_log(start_streamlit, fault_s
     assert CANARY not in page.content()
     assert CANARY not in url.log()
     page.screenshot(path=str(url.log_path.parent / "canary.png"), full_page=True)
+
+
+def test_stopping_mid_stream_keeps_the_partial_answer(start_streamlit, fault_server, page):
+    fault_server.slow_delay = 0.4
+    url = start_streamlit({"OPENAI_BASE_URL": fault_server.base_url, "OPENAI_API_KEY": CANARY})
+    page.goto(f"{url}/Streaming_Chat")
+    wait_for_app_run(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').nth(1).click()
+    page.get_by_role("option", name="slow", exact=True).click()
+    wait_for_app_run(page)
+    page.locator(CHAT_INPUT).fill("Tell me slowly")
+    page.locator(CHAT_INPUT).press("Enter")
+    page.locator(MESSAGE).nth(1).get_by_text("Streaming").wait_for()
+    page.get_by_role("button", name="Stop generating").click()
+    wait_for_app_run(page)
+    page.locator(CHAT_INPUT).fill("And again")  # the next run shows the history
+    page.locator(CHAT_INPUT).press("Enter")
+    first_reply = page.locator(MESSAGE).nth(1)
+    first_reply.get_by_text("Stopped before the answer was complete").wait_for(timeout=30_000)
+    shown = first_reply.inner_text()
+    assert "Streaming" in shown
+    assert "fault server." not in shown  # it was really cut short

@@ -82,3 +82,16 @@ def test_classroom_limits_guard_deployment_keys_only():
     assert "2 requests" in limits.refusal(deployment, "openai/gpt-5.2-chat", 2)
     assert limits.refusal(students, "some/other-model", 99) is None
     assert limits.models_for(deployment, ("a", "b")) == ("openai/gpt-5.2-chat",)
+
+
+def test_spend_cap_refuses_unpriced_models_and_stops_at_the_limit():
+    from decimal import Decimal
+
+    limits = ClassroomLimits.from_settings({}, {"LAB_MAX_SPEND_USD_PER_SESSION": "0.10"})
+    shared = by_id(resolve_endpoints({}, {"OPENROUTER_API_KEY": "sk-or-x"}, {}))["openrouter"]
+    model = "openai/gpt-5.2-chat"
+    assert limits.max_spend_usd == Decimal("0.10")
+    assert limits.refusal(shared, model, 0, Decimal("0.09")) is None
+    assert "spent $0.1000" in limits.refusal(shared, model, 0, Decimal("0.10"))
+    assert "no price is known" in limits.refusal(shared, "mystery", 0, Decimal(0), price_known=False)
+    assert ClassroomLimits.from_settings({}, {"LAB_MAX_SPEND_USD_PER_SESSION": "lots"}).max_spend_usd is None

@@ -72,3 +72,32 @@ def test_the_whole_history_is_resent_each_turn(chat_page, fault_server):
     messages = fault_server.requests[-1].body["messages"]
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert messages[-1]["content"] == "Second question"
+
+
+def test_cost_of_a_keyed_request_is_shown(chat_page):
+    at = send(chat_page, "ok", "Hello")
+    cost = next(m for m in at.metric if m.label == "Cost")
+    assert cost.value == "—"  # the fault server's "ok" model has no known price
+
+
+def test_classroom_spend_cap_refuses_models_without_a_price(fault_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.setenv("LAB_MAX_SPEND_USD_PER_SESSION", "0.50")
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at = send(at, "ok", "Hello")
+    assert "no price is known for 'ok'" in at.warning[0].value
+    assert fault_server.requests == [] or all(r.path.endswith("/models") for r in fault_server.requests)
+
+
+def test_classroom_request_cap_stops_the_shared_key(fault_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.setenv("LAB_MAX_REQUESTS_PER_SESSION", "1")
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at = send(at, "ok", "First")
+    assert not at.warning
+    at = send(at, "ok", "Second")
+    assert "used its 1 requests" in at.warning[0].value
+    chats = [r for r in fault_server.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 1

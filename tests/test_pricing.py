@@ -272,3 +272,10 @@ def test_cumulative_costs_only_grow_and_keep_all_is_dearest(chat: Conversation) 
         assert running == sorted(running) and len(running) == chat.turns
     total = totals(rows)
     assert total["keep all"] >= total["sliding window"]
+
+
+def test_usage_cost_prices_a_chat_request_from_its_usage():
+    from lib.pricing import usage_cost
+
+    assert usage_cost("openai/gpt-5.2-chat", 100, 2000) == Decimal("0.028175")
+    assert usage_cost("no-such-model-anywhere", 100, 2000) is None

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import streamlit as st
 
 from lib.inspector import Inspector
 from lib.streaming import StreamMetrics
 
 
-def metrics_row(metrics: StreamMetrics | None) -> None:
+def metrics_row(metrics: StreamMetrics | None, cost: Decimal | None = None) -> None:
     if metrics is None:
         return
     estimate = " (est.)" if metrics.usage_is_estimate else ""
-    cols = st.columns(5)
+    cols = st.columns(6)
     cols[0].metric("Time to first token",
                    f"{metrics.ttft_s * 1000:.0f} ms" if metrics.ttft_s is not None else "—")
     cols[1].metric("Tokens / s",
@@ -21,6 +23,8 @@ def metrics_row(metrics: StreamMetrics | None) -> None:
                    metrics.prompt_tokens if metrics.prompt_tokens is not None else "—")
     cols[3].metric(f"Completion tokens{estimate}", metrics.completion_tokens)
     cols[4].metric("Finish reason", metrics.finish_reason or "—")
+    cols[5].metric("Cost", "—" if cost is None else "free" if cost == 0 else f"${cost:.6f}",
+                   help="Usage × price per million tokens (genai-prices); — when unknown.")
     st.caption(f"Token counts: {metrics.usage_source}.")
 
 

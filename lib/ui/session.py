@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from decimal import Decimal
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,3 +66,12 @@ def count_request() -> int:
 
 def requests_sent() -> int:
     return st.session_state.get("lab_requests_sent", 0)
+
+
+def spent_usd() -> Decimal:
+    """Dollars this session has spent on the deployment's keys."""
+    return st.session_state.get("lab_spent_usd", Decimal(0))
+
+
+def add_spend(amount: Decimal) -> None:
+    st.session_state["lab_spent_usd"] = spent_usd() + amount
