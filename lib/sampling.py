@@ -41,3 +41,17 @@ class SamplingOptions(BaseModel):
     def extra_fields(self) -> dict[str, Any]:
         """Non-standard fields, sent in the body as extras."""
         return {"top_k": self.top_k} if self.top_k is not None else {}
+
+
+def chat_request_body(
+    model: str, messages: list[dict[str, str]], options: SamplingOptions,
+    stream: bool = False, include_usage: bool = False,
+) -> dict[str, Any]:
+    """The JSON body of a Chat Completions request, as it goes over the wire."""
+    body: dict[str, Any] = {"model": model, "messages": messages, **options.request_fields()}
+    body.update(options.extra_fields())
+    if stream:
+        body["stream"] = True
+        if include_usage:
+            body["stream_options"] = {"include_usage": True}
+    return body

@@ -9,15 +9,22 @@ ROOT = Path(__file__).resolve().parents[1]
 CANARY = "sk-canary-page-51c0ffee9d"
 
 
-@pytest.fixture
-def chat_page(fault_server, monkeypatch):
+def open_chat_page(fault_server, monkeypatch, **settings) -> AppTest:
+    """The chat page configured (by environment) for the fault server, plus `settings`."""
     monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
     at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
     at.run()
     assert not at.exception
     return at
+
+
+@pytest.fixture
+def chat_page(fault_server, monkeypatch):
+    return open_chat_page(fault_server, monkeypatch)
 
 
 def send(at: AppTest, model: str, text: str) -> AppTest:
@@ -81,20 +88,14 @@ def test_cost_of_a_keyed_request_is_shown(chat_page):
 
 
 def test_classroom_spend_cap_refuses_models_without_a_price(fault_server, monkeypatch):
-    monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
-    monkeypatch.setenv("LAB_MAX_SPEND_USD_PER_SESSION", "0.50")
-    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at = open_chat_page(fault_server, monkeypatch, LAB_MAX_SPEND_USD_PER_SESSION="0.50")
     at = send(at, "ok", "Hello")
     assert "no price is known for 'ok'" in at.warning[0].value
     assert fault_server.requests == [] or all(r.path.endswith("/models") for r in fault_server.requests)
 
 
 def test_classroom_request_cap_stops_the_shared_key(fault_server, monkeypatch):
-    monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
-    monkeypatch.setenv("LAB_MAX_REQUESTS_PER_SESSION", "1")
-    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at = open_chat_page(fault_server, monkeypatch, LAB_MAX_REQUESTS_PER_SESSION="1")
     at = send(at, "ok", "First")
     assert not at.warning
     at = send(at, "ok", "Second")

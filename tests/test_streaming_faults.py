@@ -1,7 +1,6 @@
 """The streaming layer against real faults on 127.0.0.1: each gives a clear message and keeps
 the partial answer; the canary key never leaks."""
 
-import pytest
 
 from lib.config import resolve_endpoints
 from lib.inspector import REDACTED, Inspector
@@ -134,3 +133,11 @@ def test_model_list_failure_is_a_message_not_an_exception():
     listed = available_models(provider_for("http://127.0.0.1:9/v1"), timeout_s=1)
     assert listed.models == ()
     assert "Could not reach" in listed.error
+
+
+def test_the_body_we_show_is_the_body_that_was_sent(fault_server):
+    provider = provider_for(fault_server.base_url)
+    messages = [{"role": "user", "content": "Hi"}]
+    options = SamplingOptions(max_tokens=20, temperature=0.3, top_k=5, seed=7)
+    list(provider.stream_chat(messages, "ok", options))
+    assert provider.request_body(messages, "ok", options) == fault_server.requests[-1].body

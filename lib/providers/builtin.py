@@ -12,7 +12,7 @@ from openai.types.chat import ChatCompletionChunk
 from lib.config import Endpoint
 from lib.inspector import Exchange, Inspector
 from lib.local_models import LocalChatModel, load_builtin_chat_model
-from lib.sampling import SamplingOptions
+from lib.sampling import SamplingOptions, chat_request_body
 from lib.streaming import ChatStream
 
 Messages = list[dict[str, str]]
@@ -40,11 +40,7 @@ class BuiltinProvider:
 
     def request_body(self, messages: Messages, model: str, options: SamplingOptions,
                      stream: bool = True) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": model, "messages": messages, **options.request_fields()}
-        body.update(options.extra_fields())
-        if stream:
-            body["stream"] = True
-        return body
+        return chat_request_body(model, messages, options, stream)
 
     def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
         local = self.model

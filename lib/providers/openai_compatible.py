@@ -9,7 +9,7 @@ import openai
 
 from lib.config import Endpoint
 from lib.inspector import Inspector
-from lib.sampling import SamplingOptions
+from lib.sampling import SamplingOptions, chat_request_body
 from lib.streaming import ChatStream
 
 Messages = list[dict[str, str]]
@@ -43,12 +43,7 @@ class OpenAICompatibleProvider:
     def request_body(self, messages: Messages, model: str, options: SamplingOptions,
                      stream: bool = True) -> dict[str, Any]:
         """The JSON body this provider sends: shown on screen and in "view code"."""
-        body: dict[str, Any] = {"model": model, "messages": messages, **options.request_fields()}
-        body.update(options.extra_fields())
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        return body
+        return chat_request_body(model, messages, options, stream, include_usage=True)
 
     def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
         def chunks():
