@@ -43,6 +43,15 @@ class SamplingOptions(BaseModel):
         return {"top_k": self.top_k} if self.top_k is not None else {}
 
 
+def bounds(field: str) -> tuple[float, float]:
+    """A field's (ge, le) bounds, so sliders and validation share one source."""
+    low = high = None
+    for rule in SamplingOptions.model_fields[field].metadata:
+        low = getattr(rule, "ge", low)
+        high = getattr(rule, "le", high)
+    return low, high
+
+
 def chat_request_body(
     model: str, messages: list[dict[str, str]], options: SamplingOptions,
     stream: bool = False, include_usage: bool = False,

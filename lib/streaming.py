@@ -72,7 +72,6 @@ class ChatStream:
         self._parts: list[str] = []
         self._started = time.perf_counter()
         self._first_token_at: float | None = None
-        self._content_chunks = 0
         self.finish_reason: str | None = None
         self.usage: dict[str, int] | None = None
         self.error: ProviderError | None = None
@@ -123,7 +122,6 @@ class ChatStream:
             if self._first_token_at is None:
                 self._first_token_at = time.perf_counter()
             self._parts.append(text)
-            self._content_chunks += 1
         return text
 
     def _finish(self) -> None:

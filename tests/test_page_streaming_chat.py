@@ -102,3 +102,11 @@ def test_classroom_request_cap_stops_the_shared_key(fault_server, monkeypatch):
     assert "used its 1 requests" in at.warning[0].value
     chats = [r for r in fault_server.requests if r.path.endswith("/chat/completions")]
     assert len(chats) == 1
+
+
+def test_sampling_sliders_set_what_is_sent(chat_page, fault_server):
+    chat_page.sidebar.slider[0].set_value(0.2)  # temperature
+    chat_page.sidebar.number_input[0].set_value(33)  # max_tokens
+    send(chat_page, "ok", "Hello")
+    body = fault_server.requests[-1].body
+    assert body["temperature"] == 0.2 and body["max_tokens"] == 33

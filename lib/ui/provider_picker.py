@@ -9,6 +9,7 @@ import streamlit as st
 from lib.config import Endpoint, default_endpoint
 from lib.local_models import builtin_model_loaded, load_builtin_chat_model
 from lib.providers import ChatProvider, SamplingOptions
+from lib.sampling import bounds
 from lib.providers.catalog import available_models
 from lib.ui import session
 
@@ -68,11 +69,11 @@ def sampling_inputs(defaults: SamplingOptions | None = None) -> SamplingOptions:
     defaults = defaults or SamplingOptions()
     fields = SamplingOptions.model_fields
     with st.expander("Sampling", expanded=False):
-        temperature = st.slider("temperature", 0.0, 2.0, defaults.temperature, 0.05,
-                                help=fields["temperature"].description)
-        top_p = st.slider("top_p", 0.0, 1.0, defaults.top_p, 0.05,
+        temperature = st.slider("temperature", *bounds("temperature"), defaults.temperature,
+                                0.05, help=fields["temperature"].description)
+        top_p = st.slider("top_p", *bounds("top_p"), defaults.top_p, 0.05,
                           help=fields["top_p"].description)
-        max_tokens = st.number_input("max_tokens", 1, 8192, defaults.max_tokens,
+        max_tokens = st.number_input("max_tokens", *bounds("max_tokens"), defaults.max_tokens,
                                      help=fields["max_tokens"].description)
     return SamplingOptions(temperature=temperature, top_p=top_p, max_tokens=int(max_tokens))
 
