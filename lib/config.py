@@ -154,7 +154,8 @@ def _preset_endpoint(
     )
     # A custom base URL turns the OpenAI preset into "any compatible server": it may not
     # need a key at all (a local llama.cpp or vLLM, say).
-    needs_key = preset.needs_key and not (preset.id == "openai" and url)
+    customised = bool(url) and url.rstrip("/") != preset.base_url
+    needs_key = preset.needs_key and not (preset.id == "openai" and customised)
     return Endpoint(
         id=preset.id,
         label=preset.label,
@@ -221,9 +222,9 @@ def default_endpoint(endpoints: list[Endpoint]) -> Endpoint:
     by_id = {e.id: e for e in endpoints}
     for endpoint_id in DEFAULT_ORDER:
         endpoint = by_id.get(endpoint_id)
-        if endpoint and endpoint.needs_key and endpoint.api_key:
+        if endpoint and endpoint.api_key:
             return endpoint
-        if endpoint and endpoint_id == "openai" and endpoint.url_source != "preset":
-            return endpoint  # OPENAI_BASE_URL points at a compatible server
+        if endpoint and not endpoint.needs_key:
+            return endpoint  # OPENAI_BASE_URL points at a compatible server that needs no key
     return by_id[BUILTIN_ID]
 

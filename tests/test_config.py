@@ -95,3 +95,10 @@ def test_spend_cap_refuses_unpriced_models_and_stops_at_the_limit():
     assert "spent $0.1000" in limits.refusal(shared, model, 0, Decimal("0.10"))
     assert "no price is known" in limits.refusal(shared, "mystery", 0, Decimal(0), price_known=False)
     assert ClassroomLimits.from_settings({}, {"LAB_MAX_SPEND_USD_PER_SESSION": "lots"}).max_spend_usd is None
+
+
+def test_openai_base_url_set_to_openai_itself_still_needs_a_key():
+    environ = {"OPENAI_BASE_URL": "https://api.openai.com/v1"}
+    endpoints = resolve_endpoints({}, environ, {})
+    assert by_id(endpoints)["openai"].needs_key
+    assert default_endpoint(endpoints).id == BUILTIN_ID

@@ -27,8 +27,8 @@ def chat_page(fault_server, monkeypatch):
     return open_chat_page(fault_server, monkeypatch)
 
 
-def send(at: AppTest, model: str, text: str) -> AppTest:
-    at.sidebar.selectbox(key="lab_model_openai").set_value(model)
+def send(at: AppTest, model: str, text: str, endpoint_id: str = "openai") -> AppTest:
+    at.sidebar.selectbox(key=f"lab_model_{endpoint_id}").set_value(model)
     at.chat_input[0].set_value(text)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -110,3 +110,36 @@ def test_sampling_sliders_set_what_is_sent(chat_page, fault_server):
     send(chat_page, "ok", "Hello")
     body = fault_server.requests[-1].body
     assert body["temperature"] == 0.2 and body["max_tokens"] == 33
+
+
+def test_keys_and_endpoints_from_streamlit_secrets(fault_server, monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
+    at.secrets["providers"] = {"classroom": {"base_url": fault_server.base_url,
+                                             "api_key": CANARY, "models": ["ok"]}}
+    at.secrets["OPENROUTER_API_KEY"] = "sk-or-from-secrets-0001"
+    at.run()
+    provider = at.sidebar.selectbox(key="lab_provider")
+    assert provider.value == "openrouter"  # the default: OpenRouter is configured
+    assert "key from secrets" in provider.format_func(provider.value)
+    provider.set_value("custom:classroom").run()
+    at = send(at, "ok", "Hello", endpoint_id="custom:classroom")
+    assert "Hello from the fault server." in at.chat_message[1].markdown[0].value
+    assert fault_server.requests[-1].headers["authorization"] == f"Bearer {CANARY}"
+
+
+def test_a_key_typed_in_the_sidebar_is_used_for_that_session(fault_server, monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at.sidebar.selectbox(key="lab_provider").set_value("openrouter").run()
+    assert "needs an API key" in at.sidebar.selectbox(key="lab_provider").format_func("openrouter")
+    at.sidebar.text_input(key="lab_url_input_openrouter").set_value(fault_server.base_url).run()
+    at.sidebar.text_input(key="lab_key_input_openrouter").set_value("sk-or-typed-123456").run()
+    assert "your key" in at.sidebar.selectbox(key="lab_provider").format_func("openrouter")
+    at = send(at, "ok", "Hi", endpoint_id="openrouter")
+    assert "Hello from the fault server." in at.chat_message[1].markdown[0].value
+    sent = fault_server.requests[-1]
+    assert sent.headers["authorization"] == "Bearer sk-or-typed-123456"
+    assert sent.headers["x-title"] == "Hosted LLM Lab"

@@ -28,24 +28,20 @@ class Choice:
 
 
 def _key_and_url_inputs(endpoint: Endpoint) -> None:
-    typed = session.typed_settings()
+    """Inputs for what the deployment did not configure; session.typed_settings reads them."""
     if endpoint.needs_key and not endpoint.key_from_deployment:
         value = st.text_input(
-            f"{endpoint.label} API key", type="password",
-            value=typed.get(f"{endpoint.id}.api_key", ""),
+            f"{endpoint.label} API key", type="password", key=session.KEY_INPUT + endpoint.id,
             help="Kept in this browser session only: never saved, logged or shown.",
-            key=f"lab_key_input_{endpoint.id}",
         )
-        typed[f"{endpoint.id}.api_key"] = value.strip()
         if not value and endpoint.signup_url:
             st.caption(f"Get a key at {endpoint.signup_url}, or set `{endpoint.key_env}`.")
     if endpoint.kind == "openai_compatible" and endpoint.url_source in ("preset", "sidebar"):
-        url = st.text_input(
-            "Base URL", value=endpoint.base_url or "", key=f"lab_url_input_{endpoint.id}",
-            help="Any server that speaks the OpenAI Chat Completions API.",
+        st.text_input(
+            "Base URL", placeholder=endpoint.base_url, key=session.URL_INPUT + endpoint.id,
+            help="Any server that speaks the OpenAI Chat Completions API. "
+                 "Leave empty for the address shown.",
         )
-        if url.strip() and url.strip().rstrip("/") != endpoint.base_url:
-            typed[f"{endpoint.id}.base_url"] = url.strip()
 
 
 def _model_input(provider: ChatProvider) -> str:
@@ -92,7 +88,6 @@ def provider_sidebar() -> Choice:
         )
         endpoint = next(e for e in endpoints if e.id == chosen_id)
         _key_and_url_inputs(endpoint)
-        endpoint = next(e for e in session.endpoints() if e.id == chosen_id)  # with typed key
         provider = session.provider_for(endpoint)
         model = _model_input(provider)
         options = sampling_inputs()

@@ -28,9 +28,25 @@ def read_secrets() -> Mapping[str, Any]:
         return {}
 
 
+KEY_INPUT = "lab_key_input_"  # + endpoint id: the sidebar's key and base-URL widgets
+URL_INPUT = "lab_url_input_"
+
+
 def typed_settings() -> dict[str, str]:
-    """Keys and URLs typed in the sidebar, keyed "<endpoint id>.api_key" / ".base_url"."""
-    return st.session_state.setdefault("lab_typed", {})
+    """Keys and URLs typed in the sidebar, keyed "<endpoint id>.api_key" / ".base_url".
+
+    Read from the widgets' own state, which Streamlit updates before the run starts, so
+    everything drawn in this run already knows what was just typed.
+    """
+    typed = {}
+    for name, value in st.session_state.items():
+        if not (isinstance(value, str) and value.strip()):
+            continue
+        if name.startswith(KEY_INPUT):
+            typed[f"{name.removeprefix(KEY_INPUT)}.api_key"] = value.strip()
+        elif name.startswith(URL_INPUT):
+            typed[f"{name.removeprefix(URL_INPUT)}.base_url"] = value.strip()
+    return typed
 
 
 def endpoints() -> list[Endpoint]:
