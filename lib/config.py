@@ -18,6 +18,7 @@ This module is Streamlit-free: the UI passes ``st.secrets`` in as a plain mappin
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,7 +49,7 @@ class Endpoint:
     @property
     def configured(self) -> bool:
         """Ready to try: has a key if it needs one (local servers may still be down)."""
-        return self.kind == "builtin" or not self.needs_key or bool(self.api_key)
+        return not self.needs_key or bool(self.api_key)
 
     @property
     def status(self) -> str:
@@ -72,6 +73,19 @@ class Endpoint:
     def key_from_deployment(self) -> bool:
         """The key came from the deployment (secrets or environment), not the user."""
         return self.key_source in ("secrets", "environment")
+
+    @property
+    def url_editable(self) -> bool:
+        """The sidebar may change the base URL: not set by the deployment, and no deployment
+        key would follow it."""
+        return (self.kind == "openai_compatible" and self.url_source in ("preset", "sidebar")
+                and not self.key_from_deployment)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies endpoint + URL + key for caches, without holding the key itself."""
+        digest = hashlib.sha256((self.api_key or "").encode()).hexdigest()[:16]
+        return f"{self.id}|{self.base_url}|{digest}"
 
 
 @dataclass(frozen=True)
@@ -147,10 +161,13 @@ def _preset_endpoint(
         (environ.get(preset.key_env or ""), "environment"),
         (typed.get(f"{preset.id}.api_key"), "sidebar"),
     )
+    deployment_key = key_source in ("secrets", "environment")
     url, url_source = _first(
         (_secret(secrets, preset.url_env), "secrets"),
         (environ.get(preset.url_env or ""), "environment"),
-        (typed.get(f"{preset.id}.base_url"), "sidebar"),
+        # A deployment's key only ever goes where the deployment says: never to a URL a
+        # student typed (that would hand them the key).
+        (None if deployment_key else typed.get(f"{preset.id}.base_url"), "sidebar"),
     )
     # A custom base URL turns the OpenAI preset into "any compatible server": it may not
     # need a key at all (a local llama.cpp or vLLM, say).
@@ -222,9 +239,7 @@ def default_endpoint(endpoints: list[Endpoint]) -> Endpoint:
     by_id = {e.id: e for e in endpoints}
     for endpoint_id in DEFAULT_ORDER:
         endpoint = by_id.get(endpoint_id)
-        if endpoint and endpoint.api_key:
+        if endpoint and endpoint.configured:  # a key, or OPENAI_BASE_URL at a keyless server
             return endpoint
-        if endpoint and not endpoint.needs_key:
-            return endpoint  # OPENAI_BASE_URL points at a compatible server that needs no key
     return by_id[BUILTIN_ID]
 

@@ -102,3 +102,20 @@ def test_openai_base_url_set_to_openai_itself_still_needs_a_key():
     endpoints = resolve_endpoints({}, environ, {})
     assert by_id(endpoints)["openai"].needs_key
     assert default_endpoint(endpoints).id == BUILTIN_ID
+
+
+def test_a_typed_base_url_never_receives_the_deployments_key():
+    environ = {"OPENROUTER_API_KEY": "sk-or-deployment-secret"}
+    typed = {"openrouter.base_url": "http://attacker.example/v1", "openai.base_url": "http://x/v1"}
+    endpoints = by_id(resolve_endpoints({}, environ, typed))
+    assert endpoints["openrouter"].base_url == "https://openrouter.ai/api/v1"
+    assert not endpoints["openrouter"].url_editable
+    # With no deployment key, the sidebar may point a preset anywhere (the key is the user's).
+    assert endpoints["openai"].base_url == "http://x/v1" and endpoints["openai"].url_editable
+
+
+def test_fingerprint_tells_keys_apart_without_holding_them():
+    a = by_id(resolve_endpoints({}, {"OPENAI_API_KEY": "sk-aaaaaaaa"}, {}))["openai"]
+    b = by_id(resolve_endpoints({}, {"OPENAI_API_KEY": "sk-bbbbbbbb"}, {}))["openai"]
+    assert a.fingerprint != b.fingerprint
+    assert "sk-aaaaaaaa" not in a.fingerprint

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -23,15 +22,9 @@ _cache: dict[str, tuple[float, ModelList]] = {}
 _lock = threading.Lock()
 
 
-def _cache_key(provider: ChatProvider) -> str:
-    key = provider.endpoint.api_key or ""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]  # the key itself is not kept
-    return f"{provider.endpoint.id}|{provider.endpoint.base_url}|{digest}"
-
-
 def available_models(provider: ChatProvider, timeout_s: float = 3.0) -> ModelList:
     """The endpoint's model ids (cached for five minutes, failures for a few seconds)."""
-    cache_key = _cache_key(provider)
+    cache_key = provider.endpoint.fingerprint
     now = time.monotonic()
     with _lock:
         hit = _cache.get(cache_key)

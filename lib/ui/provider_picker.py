@@ -36,7 +36,7 @@ def _key_and_url_inputs(endpoint: Endpoint) -> None:
         )
         if not value and endpoint.signup_url:
             st.caption(f"Get a key at {endpoint.signup_url}, or set `{endpoint.key_env}`.")
-    if endpoint.kind == "openai_compatible" and endpoint.url_source in ("preset", "sidebar"):
+    if endpoint.url_editable:
         st.text_input(
             "Base URL", placeholder=endpoint.base_url, key=session.URL_INPUT + endpoint.id,
             help="Any server that speaks the OpenAI Chat Completions API. "

@@ -6,7 +6,6 @@ so one student's typed key never reaches another's session.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from decimal import Decimal
 from collections.abc import Mapping
@@ -65,12 +64,10 @@ def inspector() -> Inspector:
 
 def provider_for(endpoint: Endpoint) -> ChatProvider:
     """This session's client for the endpoint, reused across reruns."""
-    key_digest = hashlib.sha256((endpoint.api_key or "").encode()).hexdigest()[:16]
-    cache_key = f"{endpoint.id}|{endpoint.base_url}|{key_digest}"
     clients: dict[str, ChatProvider] = st.session_state.setdefault("lab_providers", {})
-    if cache_key not in clients:
-        clients[cache_key] = make_provider(endpoint, inspector())
-    return clients[cache_key]
+    if endpoint.fingerprint not in clients:
+        clients[endpoint.fingerprint] = make_provider(endpoint, inspector())
+    return clients[endpoint.fingerprint]
 
 
 def count_request() -> int:
