@@ -17,15 +17,22 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lib.config import Endpoint
+from lib.config import Endpoint, setting
 
 
-def _setting(secrets: Mapping[str, Any], environ: Mapping[str, str], name: str) -> Any:
+def _parse(raw: Any, name: str, parse, problems: list[str]) -> Any:
+    if raw is None:
+        return None
     try:
-        value = secrets.get(name)
-    except Exception:
+        value = parse(str(raw).strip())
+    except (ValueError, InvalidOperation):
         value = None
-    return value if value not in (None, "") else environ.get(name)
+    if isinstance(value, Decimal) and not value.is_finite():
+        value = None
+    if value is None or value < 0:
+        problems.append(f"{name}={raw!r} is not a number of 0 or more")
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -33,24 +40,20 @@ class ClassroomLimits:
     max_requests: int | None = None
     allowed_models: tuple[str, ...] = ()
     max_spend_usd: Decimal | None = None
+    problems: tuple[str, ...] = ()  # settings that could not be read: the caps fail closed
 
     @classmethod
     def from_settings(cls, secrets: Mapping[str, Any], environ: Mapping[str, str]) -> ClassroomLimits:
-        raw_max = _setting(secrets, environ, "LAB_MAX_REQUESTS_PER_SESSION")
-        raw_models = _setting(secrets, environ, "LAB_ALLOWED_MODELS") or ()
+        problems: list[str] = []
+        max_requests = _parse(setting(secrets, environ, "LAB_MAX_REQUESTS_PER_SESSION"),
+                              "LAB_MAX_REQUESTS_PER_SESSION", int, problems)
+        max_spend = _parse(setting(secrets, environ, "LAB_MAX_SPEND_USD_PER_SESSION"),
+                           "LAB_MAX_SPEND_USD_PER_SESSION", Decimal, problems)
+        raw_models = setting(secrets, environ, "LAB_ALLOWED_MODELS") or ()
         if isinstance(raw_models, str):
             raw_models = raw_models.split(",")
-        try:
-            max_requests = int(raw_max) if raw_max not in (None, "") else None
-        except (TypeError, ValueError):
-            max_requests = None
-        raw_spend = _setting(secrets, environ, "LAB_MAX_SPEND_USD_PER_SESSION")
-        try:
-            max_spend = Decimal(str(raw_spend)) if raw_spend not in (None, "") else None
-        except InvalidOperation:
-            max_spend = None
         models = tuple(str(m).strip() for m in raw_models if str(m).strip())
-        return cls(max_requests, models, max_spend)
+        return cls(max_requests, models, max_spend, tuple(problems))
 
     def applies_to(self, endpoint: Endpoint) -> bool:
         return endpoint.key_from_deployment
@@ -67,6 +70,10 @@ class ClassroomLimits:
         """Why this request may not be sent, or None."""
         if not self.applies_to(endpoint):
             return None
+        if self.problems:
+            return ("This deployment's classroom limits are misconfigured "
+                    f"({'; '.join(self.problems)}), so its shared key is off. Tell the "
+                    "instructor; meanwhile use the built-in model or your own key.")
         if self.allowed_models and model not in self.allowed_models:
             return (f"This classroom deployment allows only: {', '.join(self.allowed_models)}. "
                     "Other models: pick the built-in model or a provider with your own key.")

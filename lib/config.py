@@ -142,12 +142,13 @@ def _first(*candidates: tuple[Any, Source]) -> tuple[str | None, Source | None]:
 
 
 def _secret(secrets: Mapping[str, Any], name: str | None) -> Any:
-    if not name:
-        return None
-    try:
-        return secrets.get(name)
-    except Exception:  # st.secrets raises when no secrets file exists
-        return None
+    return secrets.get(name) if name else None
+
+
+def setting(secrets: Mapping[str, Any], environ: Mapping[str, str], name: str) -> Any:
+    """A deployment setting: from secrets, else the environment, else None."""
+    value = secrets.get(name)
+    return value if value not in (None, "") else environ.get(name) or None
 
 
 def _preset_endpoint(

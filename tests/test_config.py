@@ -94,7 +94,7 @@ def test_spend_cap_refuses_unpriced_models_and_stops_at_the_limit():
     assert limits.refusal(shared, model, 0, Decimal("0.09")) is None
     assert "spent $0.1000" in limits.refusal(shared, model, 0, Decimal("0.10"))
     assert "no price is known" in limits.refusal(shared, "mystery", 0, Decimal(0), price_known=False)
-    assert ClassroomLimits.from_settings({}, {"LAB_MAX_SPEND_USD_PER_SESSION": "lots"}).max_spend_usd is None
+    assert ClassroomLimits.from_settings({}, {"LAB_MAX_SPEND_USD_PER_SESSION": "lots"}).problems
 
 
 def test_openai_base_url_set_to_openai_itself_still_needs_a_key():
@@ -119,3 +119,13 @@ def test_fingerprint_tells_keys_apart_without_holding_them():
     b = by_id(resolve_endpoints({}, {"OPENAI_API_KEY": "sk-bbbbbbbb"}, {}))["openai"]
     assert a.fingerprint != b.fingerprint
     assert "sk-aaaaaaaa" not in a.fingerprint
+
+
+def test_misconfigured_classroom_limits_fail_closed():
+    shared = by_id(resolve_endpoints({}, {"OPENROUTER_API_KEY": "sk-or-x"}, {}))["openrouter"]
+    for settings in ({"LAB_MAX_REQUESTS_PER_SESSION": "ten"},
+                     {"LAB_MAX_SPEND_USD_PER_SESSION": "nan"},
+                     {"LAB_MAX_SPEND_USD_PER_SESSION": "-1"}):
+        limits = ClassroomLimits.from_settings(settings, {})
+        message = limits.refusal(shared, "openai/gpt-5.2-chat", 0)
+        assert "misconfigured" in message and next(iter(settings)) in message
