@@ -98,3 +98,7 @@ CUT_SHORT = ProviderError(
     "The stream ended early.",
     "The connection closed before the model said it had finished.",
 )
+
+STOPPED = ProviderError(
+    "Stopped.", "The answer was stopped before it was complete; the partial answer is kept."
+)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from openai.types.chat import ChatCompletionChunk
 
-from lib.provider_errors import CUT_SHORT, ProviderError, describe_error
+from lib.provider_errors import CUT_SHORT, STOPPED, ProviderError, describe_error
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class ChatStream:
         self.error: ProviderError | None = None
         self.metrics: StreamMetrics | None = None
         self.done = False
+        self._source: Iterable[ChatCompletionChunk] | None = None
 
     @property
     def text(self) -> str:
@@ -89,20 +90,34 @@ class ChatStream:
         responded = False
         try:
             chunks = self._chunks() if callable(self._chunks) else self._chunks
+            self._source = chunks
             responded = True
             for chunk in chunks:
                 delta = self._take(chunk)
                 if delta:
                     yield delta
-            if self.finish_reason is None:
+            if self.finish_reason is None and not self.done:
                 self.error = CUT_SHORT
         except GeneratorExit:
-            self.error = ProviderError("Stopped.", "The answer was interrupted.")
+            if not self.done:
+                self.error = STOPPED
             raise
         except Exception as exc:  # every failure becomes a message; partial text is kept
-            self.error = describe_error(exc, self._where, self._redact, mid_stream=responded)
+            if not self.done:  # not closed from outside (which reads as a broken connection)
+                self.error = describe_error(exc, self._where, self._redact, responded)
         finally:
             self._finish()
+
+    def close(self) -> None:
+        """Stop where it is (the user pressed Stop): keep the text, close the connection,
+        and count what arrived. Nothing happens if the stream had already finished."""
+        if self.done:
+            return
+        self.error = STOPPED
+        close_source = getattr(self._source, "close", None)
+        if close_source:
+            close_source()
+        self._finish()
 
     def _take(self, chunk: ChatCompletionChunk) -> str:
         usage = chunk.usage

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from lib.ui import session
-from lib.ui.chat_turn import answer
+from lib.ui.chat_turn import answer, settle_interrupted_answer
 from lib.ui.chat_widgets import inspector_panel
 from lib.ui.page import lesson_header
 from lib.ui.provider_picker import provider_sidebar
@@ -15,6 +15,7 @@ if st.sidebar.button("Clear conversation"):
     st.session_state["chat_history"] = []
 
 history = st.session_state.setdefault("chat_history", [])
+settle_interrupted_answer()
 for message in history:
     with st.chat_message(message["role"]):
         st.markdown(message["content"])

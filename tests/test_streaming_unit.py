@@ -31,3 +31,22 @@ def test_a_failure_before_the_first_chunk_is_kept_as_an_error():
     stream = ChatStream(request, "a test server")
     assert list(stream) == [] and stream.text == ""
     assert "ConnectionRefusedError" in stream.error.detail
+
+
+def test_closing_midway_keeps_the_text_counts_it_and_closes_the_connection(fault_server):
+    from lib.config import resolve_endpoints
+    from lib.inspector import Inspector
+    from lib.providers import SamplingOptions, make_provider
+
+    endpoint = next(e for e in resolve_endpoints(
+        {}, {"OPENAI_BASE_URL": fault_server.base_url, "OPENAI_API_KEY": "sk-test-1234"}, {})
+        if e.id == "openai")
+    stream = make_provider(endpoint, Inspector()).stream_chat(
+        [{"role": "user", "content": "Hi"}], "slow", SamplingOptions())
+    deltas = iter(stream)
+    assert next(deltas) == "Streaming"
+    stream.close()
+    assert stream.text == "Streaming"
+    assert stream.error.title == "Stopped."
+    assert stream.metrics.completion_tokens >= 1 and stream.metrics.usage_is_estimate
+    assert stream._source.response.is_closed  # the HTTP response was closed, not abandoned

@@ -18,7 +18,7 @@ from lib.ui import session
 from lib.ui.chat_widgets import metrics_row
 from lib.ui.provider_picker import Choice, ensure_builtin_loaded
 
-STOPPED = "Stopped before the answer was complete. The partial answer is kept."
+ACTIVE = "chat_active_answer"  # (choice, stream, reply) while an answer is streaming
 
 
 def _refusal(choice: Choice) -> str | None:
@@ -31,11 +31,12 @@ def _refusal(choice: Choice) -> str | None:
 
 
 def _cost(choice: Choice, stream: ChatStream) -> Decimal | None:
-    metrics = stream.metrics
+    """What the request cost: free on the built-in model or a keyless server; None when
+    no price is known. Estimated token counts are priced too (a stopped stream never got
+    the provider's usage chunk, but was still billed)."""
     if not choice.endpoint.bills_usage:
         return Decimal(0)
-    if metrics is None or metrics.usage_is_estimate:
-        return None
+    metrics = stream.metrics
     return usage_cost(choice.model, metrics.prompt_tokens or 0, metrics.completion_tokens)
 
 
@@ -53,23 +54,44 @@ def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
     )
     reply: Message = {"role": "assistant", "content": ""}
     history.append(reply)
+    st.session_state[ACTIVE] = (choice, stream, reply)
     stop = st.empty()
     # Any click reruns the page, which interrupts this run: the finally below keeps the text.
     stop.button("⏹ Stop generating", key="chat_stop")
     try:
         st.write_stream(coalesce(stream))
     finally:
-        # Plain assignments first: any st call here can itself raise the pending rerun.
-        reply["content"] = stream.text
-        if stream.error:
-            reply["error"] = str(stream.error)
-        elif not stream.done:
-            reply["error"] = STOPPED
+        cost = _settle(choice, stream, reply)  # plain Python: an st call here could raise
+        if st.session_state.get(ACTIVE, (None,) * 3)[2] is reply:
+            del st.session_state[ACTIVE]
         stop.empty()
     if stream.error:
         kept = " The partial answer above is kept." if stream.text else ""
         st.error(f"{stream.error}{kept}")
-    cost = _cost(choice, stream)
-    if cost and choice.endpoint.key_from_deployment:
-        session.add_spend(cost)
     metrics_row(stream.metrics, cost)
+
+
+def settle_interrupted_answer() -> None:
+    """End an answer that a rerun (Stop, or a new message) interrupted, before the history
+    is drawn.
+
+    Streamlit starts the new run at once, while the interrupted one is still blocked waiting
+    for its next chunk; settling here lets this run already show the partial answer.
+    """
+    active = st.session_state.pop(ACTIVE, None)
+    if active is not None:
+        _settle(*active)
+
+
+def _settle(choice: Choice, stream: ChatStream, reply: Message) -> Decimal | None:
+    """Close the stream, keep its text and error in the history, count its cost once."""
+    stream.close()  # a no-op when it had finished; otherwise ends it where it is
+    reply["content"] = stream.text
+    if stream.error:
+        reply["error"] = str(stream.error)
+    cost = _cost(choice, stream)
+    first = object()
+    if reply.setdefault("settled", first) is first:  # atomic: only one thread counts it
+        if cost and choice.endpoint.key_from_deployment:
+            session.add_spend(cost)
+    return cost

@@ -23,7 +23,8 @@ def metrics_row(metrics: StreamMetrics | None, cost: Decimal | None = None) -> N
                    metrics.prompt_tokens if metrics.prompt_tokens is not None else "—")
     cols[3].metric(f"Completion tokens{estimate}", metrics.completion_tokens)
     cols[4].metric("Finish reason", metrics.finish_reason or "—")
-    cols[5].metric("Cost", "—" if cost is None else "free" if cost == 0 else f"${cost:.6f}",
+    shown = "—" if cost is None else "free" if cost == 0 else f"${cost:.6f}"
+    cols[5].metric(f"Cost{estimate}", shown,
                    help="Usage × price per million tokens (genai-prices); — when unknown.")
     st.caption(f"Token counts: {metrics.usage_source}.")
 
