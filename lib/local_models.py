@@ -158,33 +158,52 @@ class TransformersChatModel:
 
     def stream(self, prompt: str, options: SamplingOptions) -> Iterator[dict[str, Any]]:
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        class _WhenSet(StoppingCriteria):
+            def __init__(self, event: threading.Event) -> None:
+                self.event = event
+
+            def __call__(self, input_ids, scores, **kwargs):
+                return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool)
 
         inputs = self._tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True,
+                                        skip_special_tokens=True, timeout=120)
+        stop = threading.Event()
         sample = options.temperature > 0
         kwargs = dict(
             **inputs, streamer=streamer, max_new_tokens=options.max_tokens,
             do_sample=sample, pad_token_id=self._tokenizer.eos_token_id,
+            stopping_criteria=StoppingCriteriaList([_WhenSet(stop)]),  # the reader went away
         )
         if sample:
             kwargs.update(temperature=options.temperature, top_p=options.top_p,
                           top_k=options.top_k or 0)
-        if options.seed is not None:
-            torch.manual_seed(options.seed)
         result: dict[str, Any] = {}
 
         def generate() -> None:
-            with torch.inference_mode():
-                result["ids"] = self._model.generate(**kwargs)
+            try:
+                with torch.inference_mode():
+                    result["ids"] = self._model.generate(**kwargs)
+            except Exception as exc:  # surface it to the reader instead of hanging it
+                result["error"] = exc
+                streamer.end()
 
         with self._lock:
+            if options.seed is not None:
+                torch.manual_seed(options.seed)
             worker = threading.Thread(target=generate, daemon=True)
             worker.start()
-            for text in streamer:
-                if text:
-                    yield _chunk(text)
-            worker.join()
+            try:
+                for text in streamer:
+                    if text:
+                        yield _chunk(text)
+            finally:
+                stop.set()
+                worker.join()
+        if "error" in result:
+            raise result["error"]
         produced = result["ids"].shape[-1] - inputs["input_ids"].shape[-1]
         yield _chunk(finish_reason="length" if produced >= options.max_tokens else "stop")
 

@@ -74,3 +74,13 @@ def test_transformers_fallback_engine_reads_the_same_file():
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert text.strip()
     assert chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length")
+
+
+@pytest.mark.timeout(600)
+def test_transformers_engine_stops_generating_when_the_reader_stops():
+    model = load_builtin_chat_model("transformers")
+    chunks = model.stream(model.render(PARIS), SamplingOptions(max_tokens=400, temperature=0))
+    next(chunks)
+    chunks.close()  # the page was stopped: the worker must end and free the lock
+    again = list(model.stream(model.render(PARIS), SamplingOptions(max_tokens=3, temperature=0)))
+    assert again[-1]["choices"][0]["finish_reason"] == "length"
