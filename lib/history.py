@@ -7,6 +7,8 @@ is a dict with ``role`` and ``content``; an answer that failed part-way also kee
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 Message = dict[str, str]
 
 
@@ -21,3 +23,17 @@ def to_api_messages(history: list[Message], system_prompt: str = "") -> list[Mes
         messages.append({"role": message["role"], "content": message["content"]})
     return messages
 
+
+
+def fit_to_budget(
+    messages: list[Message], tokens_of: Callable[[list[Message]], int], budget: int
+) -> tuple[list[Message], int]:
+    """Drop the oldest messages (never the system prompt or the newest message) until
+    ``tokens_of(messages)`` fits ``budget``. Returns the messages kept and how many went."""
+    kept = list(messages)
+    first = 1 if kept and kept[0]["role"] == "system" else 0
+    dropped = 0
+    while len(kept) - first > 1 and tokens_of(kept) > budget:
+        del kept[first]
+        dropped += 1
+    return kept, dropped

@@ -89,6 +89,11 @@ def describe_error(
         return ProviderError(
             "The provider reported an error mid-stream.", redact(_server_message(exc))
         )
+    if isinstance(exc, ValueError) and "context window" in str(exc):
+        return ProviderError(
+            "Too long for the model's context window.",
+            f"{redact(str(exc))}. Shorten the message or lower max_tokens.",
+        )
     if isinstance(exc, httpx.HTTPError):
         return ProviderError("The connection broke.", redact(str(exc)) or type(exc).__name__)
     return ProviderError("Something went wrong.", redact(f"{type(exc).__name__}: {exc}"))

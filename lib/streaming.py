@@ -77,6 +77,7 @@ class ChatStream:
         self.error: ProviderError | None = None
         self.metrics: StreamMetrics | None = None
         self.done = False
+        self.notice: str | None = None  # something the provider changed, for the screen
         self._source: Iterable[ChatCompletionChunk] | None = None
 
     @property

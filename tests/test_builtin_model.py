@@ -84,3 +84,34 @@ def test_transformers_engine_stops_generating_when_the_reader_stops():
     chunks.close()  # the page was stopped: the worker must end and free the lock
     again = list(model.stream(model.render(PARIS), SamplingOptions(max_tokens=3, temperature=0)))
     assert again[-1]["choices"][0]["finish_reason"] == "length"
+
+
+def test_a_conversation_longer_than_the_context_keeps_working():
+    from lib.local_models import CONTEXT_TOKENS
+
+    filler = "Paris has many museums, cafés and parks to visit. " * 60  # ~700 tokens a turn
+    history = [PARIS[0]]
+    for turn in range(8):
+        history += [{"role": "user", "content": f"Turn {turn}: {filler}"},
+                    {"role": "assistant", "content": filler}]
+    history.append({"role": "user", "content": "So, what should I do first?"})
+    provider = make_provider(BUILTIN, Inspector())
+    stream = provider.stream_chat(history, "SmolLM2-135M-Instruct", SamplingOptions(max_tokens=16))
+    list(stream)
+    assert stream.error is None and stream.text.strip()
+    assert stream.metrics.prompt_tokens + 16 <= CONTEXT_TOKENS
+    assert "oldest message(s) were left out" in stream.notice
+    sent = provider.inspector.latest()["request"]["json"]
+    assert sent["messages"][0] == PARIS[0]  # the system prompt stays
+    assert sent["messages"][-1]["content"] == "So, what should I do first?"
+
+
+def test_history_fit_to_budget_drops_oldest_first():
+    from lib.history import fit_to_budget
+
+    messages = [{"role": "system", "content": "s"}] + [
+        {"role": "user", "content": str(i)} for i in range(5)]
+    kept, dropped = fit_to_budget(messages, len, budget=3)
+    assert dropped == 3 and [m["content"] for m in kept] == ["s", "3", "4"]
+    kept, dropped = fit_to_budget(messages[:2], len, budget=0)  # never the newest message
+    assert dropped == 0 and len(kept) == 2

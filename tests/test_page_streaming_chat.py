@@ -143,3 +143,14 @@ def test_a_key_typed_in_the_sidebar_is_used_for_that_session(fault_server, monke
     sent = fault_server.requests[-1]
     assert sent.headers["authorization"] == "Bearer sk-or-typed-123456"
     assert sent.headers["x-title"] == "Hosted LLM Lab"
+
+
+def test_a_missing_engine_is_a_message_not_a_traceback(monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LAB_LOCAL_ENGINE", "no_such_engine")
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at.chat_input[0].set_value("Hello").run()
+    assert not at.exception
+    assert "built-in model is not available" in at.error[0].value
+    assert "LAB_LOCAL_ENGINE" in at.error[0].value

@@ -11,7 +11,8 @@ from openai.types.chat import ChatCompletionChunk
 
 from lib.config import Endpoint
 from lib.inspector import Exchange, Inspector
-from lib.local_models import LocalChatModel, load_builtin_chat_model
+from lib.history import fit_to_budget
+from lib.local_models import CONTEXT_TOKENS, LocalChatModel, load_builtin_chat_model
 from lib.sampling import SamplingOptions, chat_request_body
 from lib.streaming import ChatStream
 
@@ -44,6 +45,10 @@ class BuiltinProvider:
 
     def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
         local = self.model
+        budget = CONTEXT_TOKENS - options.max_tokens
+        messages, dropped = fit_to_budget(
+            messages, lambda kept: local.count_tokens(local.render(kept)), budget
+        )
         prompt = local.render(messages)
         exchange = Exchange(
             method="CALL",
@@ -64,10 +69,14 @@ class BuiltinProvider:
                 yield ChatCompletionChunk.model_validate(chunk)
             exchange.response_chunks.append(b"data: [DONE]\n\n")
 
-        return ChatStream(
+        stream = ChatStream(
             chunks, self.where, prompt_text=prompt, count_tokens=local.count_tokens,
             usage_source_when_counted="local model",
         )
+        if dropped:
+            stream.notice = (f"The {dropped} oldest message(s) were left out so the conversation "
+                             f"fits the model's {CONTEXT_TOKENS:,}-token context window.")
+        return stream
 
     def list_models(self, timeout_s: float = 0.0) -> list[str]:
         return list(self.endpoint.suggested_models)

@@ -12,6 +12,7 @@ from decimal import Decimal
 import streamlit as st
 
 from lib.history import Message, to_api_messages
+from lib.local_models import ModelNotInstalled
 from lib.pricing import usage_cost
 from lib.streaming import ChatStream, coalesce
 from lib.ui import session
@@ -46,12 +47,16 @@ def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
     if refusal:
         st.warning(refusal)
         return
-    if choice.endpoint.kind == "builtin":
-        ensure_builtin_loaded()
+    try:
+        if choice.endpoint.kind == "builtin":
+            ensure_builtin_loaded()
+        stream = choice.provider.stream_chat(
+            to_api_messages(history, system_prompt), choice.model, choice.options
+        )
+    except ModelNotInstalled as exc:
+        st.error(f"The built-in model is not available here: {exc}")
+        return
     session.count_request()
-    stream = choice.provider.stream_chat(
-        to_api_messages(history, system_prompt), choice.model, choice.options
-    )
     reply: Message = {"role": "assistant", "content": ""}
     history.append(reply)
     st.session_state[ACTIVE] = (choice, stream, reply)
@@ -68,6 +73,8 @@ def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
     if stream.error:
         kept = " The partial answer above is kept." if stream.text else ""
         st.error(f"{stream.error}{kept}")
+    if stream.notice:
+        st.caption(stream.notice)
     metrics_row(stream.metrics, cost)
 
 
