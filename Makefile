@@ -3,5 +3,6 @@ run:   ## set up (first time) and run the app
 	bash scripts/run.sh
 test:  ## set up everything the tests need (Chromium included) and run all tests
 	bash scripts/test.sh
-bench: ## run the benchmarks
-	bash scripts/setup.sh dev && .venv/bin/python bench/stream_overhead.py
+bench: ## run every benchmark (each prints its figures, last line JSON)
+	bash scripts/setup.sh dev
+	for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done

@@ -2,7 +2,8 @@
 
 Models hold no state: every request resends the whole conversation. Each stored message
 is a dict with ``role`` and ``content``; an answer that failed part-way also keeps an
-``error`` for the screen, which is never sent.
+``error`` for the screen, and a message that was refused is marked ``unsent``. Only role
+and content are ever sent.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 Message = dict[str, str]
+Messages = list[Message]
 
 
 def to_api_messages(history: list[Message], system_prompt: str = "") -> list[Message]:
@@ -18,6 +20,8 @@ def to_api_messages(history: list[Message], system_prompt: str = "") -> list[Mes
     if system_prompt.strip():
         messages.append({"role": "system", "content": system_prompt.strip()})
     for message in history:
+        if message.get("unsent"):
+            continue  # refused before it was sent (a classroom cap, a missing model)
         if message["role"] == "assistant" and not message.get("content"):
             continue  # an answer that failed before its first token
         messages.append({"role": message["role"], "content": message["content"]})
@@ -37,3 +41,9 @@ def fit_to_budget(
         del kept[first]
         dropped += 1
     return kept, dropped
+
+
+def mark_unsent(message: Message, reason: str) -> None:
+    """The message stays on screen with its reason but is never sent to a model."""
+    message["unsent"] = True
+    message["error"] = reason

@@ -180,7 +180,3 @@ class Inspector:
         with self._lock:
             exchanges = list(self.exchanges)
         return [e.as_dict(self.redact) for e in exchanges]
-
-    def clear(self) -> None:
-        with self._lock:
-            self.exchanges.clear()

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.history import to_api_messages
+
 ROOT = Path(__file__).resolve().parents[1]
 CANARY = "sk-canary-page-51c0ffee9d"
 
@@ -102,6 +104,12 @@ def test_classroom_request_cap_stops_the_shared_key(fault_server, monkeypatch):
     assert "used its 1 requests" in at.warning[0].value
     chats = [r for r in fault_server.requests if r.path.endswith("/chat/completions")]
     assert len(chats) == 1
+    at.sidebar.selectbox(key="lab_provider").set_value("builtin").run()
+    at = send(at, "SmolLM2-135M-Instruct", "Third", endpoint_id="builtin")
+    # The refused message is shown with its reason, but never sent: roles still alternate.
+    sent = at.session_state["chat_history"]
+    assert sent[2]["unsent"] and "used its 1 requests" in sent[2]["error"]
+    assert [m["role"] for m in to_api_messages(sent)] == ["user", "assistant", "user", "assistant"]
 
 
 def test_sampling_sliders_set_what_is_sent(chat_page, fault_server):

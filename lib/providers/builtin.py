@@ -11,12 +11,11 @@ from openai.types.chat import ChatCompletionChunk
 
 from lib.config import Endpoint
 from lib.inspector import Exchange, Inspector
-from lib.history import fit_to_budget
+from lib.history import Messages, fit_to_budget
 from lib.local_models import CONTEXT_TOKENS, LocalChatModel, load_builtin_chat_model
 from lib.sampling import SamplingOptions, chat_request_body
 from lib.streaming import ChatStream
 
-Messages = list[dict[str, str]]
 CHUNK_FIELDS = {"id": "chatcmpl-builtin", "object": "chat.completion.chunk"}
 
 
@@ -78,8 +77,5 @@ class BuiltinProvider:
                              f"fits the model's {CONTEXT_TOKENS:,}-token context window.")
         return stream
 
-    def list_models(self, timeout_s: float = 0.0) -> list[str]:
+    def list_models(self, timeout_s: float = 0.0) -> list[str]:  # same signature as servers'
         return list(self.endpoint.suggested_models)
-
-    def close(self) -> None:
-        pass

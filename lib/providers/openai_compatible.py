@@ -8,11 +8,11 @@ import httpx
 import openai
 
 from lib.config import Endpoint
+from lib.history import Messages
 from lib.inspector import Inspector
 from lib.sampling import SamplingOptions, chat_request_body
 from lib.streaming import ChatStream
 
-Messages = list[dict[str, str]]
 APP_TITLE = "Hosted LLM Lab"
 
 
@@ -45,32 +45,27 @@ class OpenAICompatibleProvider:
         """The JSON body this provider sends: shown on screen and in "view code"."""
         return chat_request_body(model, messages, options, stream, include_usage=True)
 
-    def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
-        def chunks():
-            return self.client.chat.completions.create(
-                model=model,
-                messages=messages,
-                stream=True,
-                stream_options={"include_usage": True},
-                **options.request_fields(),
-                extra_body=options.extra_fields() or None,
-            )
+    def _send(self, messages: Messages, model: str, options: SamplingOptions, stream: bool):
+        """POST /chat/completions with exactly the body request_body shows."""
+        body = self.request_body(messages, model, options, stream)
+        extras = options.extra_fields()  # not in the SDK's signature: sent as extra_body
+        standard = {name: value for name, value in body.items() if name not in extras}
+        return self.client.chat.completions.create(**standard, extra_body=extras or None)
 
+    def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
         prompt_text = "\n".join(m.get("content", "") for m in messages)
-        return ChatStream(chunks, self.where, prompt_text=prompt_text,
-                          redact=self.inspector.redact)
+        return ChatStream(lambda: self._send(messages, model, options, stream=True), self.where,
+                          prompt_text=prompt_text, redact=self.inspector.redact)
 
     def complete(self, messages: Messages, model: str, options: SamplingOptions):
         """One non-streaming completion (the SDK's ChatCompletion object)."""
-        return self.client.chat.completions.create(
-            model=model, messages=messages, **options.request_fields(),
-            extra_body=options.extra_fields() or None,
-        )
+        return self._send(messages, model, options, stream=False)
 
     def list_models(self, timeout_s: float = 3.0) -> list[str]:
-        """Model ids from GET /models; raises if the server doesn't answer quickly."""
-        page = self.client.with_options(timeout=timeout_s).models.list()
-        return sorted(model.id for model in page.data)
+        """Model ids from GET /models; raises if the server doesn't answer quickly.
 
-    def close(self) -> None:
-        self.client.close()
+        A client of its own, without the inspector's hooks: the inspector shows the chat.
+        """
+        with openai.OpenAI(base_url=self.endpoint.base_url, max_retries=0, timeout=timeout_s,
+                           api_key=self.endpoint.api_key or "no-key-needed") as client:
+            return sorted(model.id for model in client.models.list().data)

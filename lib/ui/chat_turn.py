@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from lib.history import Message, to_api_messages
+from lib.history import Message, mark_unsent, to_api_messages
 from lib.local_models import ModelNotInstalled
 from lib.pricing import usage_cost
 from lib.streaming import ChatStream, coalesce
@@ -45,6 +45,7 @@ def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
     """Stream the model's reply to the conversation into the current container."""
     refusal = _refusal(choice)
     if refusal:
+        mark_unsent(history[-1], refusal)
         st.warning(refusal)
         return
     try:
@@ -54,7 +55,8 @@ def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
             to_api_messages(history, system_prompt), choice.model, choice.options
         )
     except ModelNotInstalled as exc:
-        st.error(f"The built-in model is not available here: {exc}")
+        mark_unsent(history[-1], f"The built-in model is not available here: {exc}")
+        st.error(history[-1]["error"])
         return
     session.count_request()
     reply: Message = {"role": "assistant", "content": ""}

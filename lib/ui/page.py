@@ -1,4 +1,4 @@
-"""The header every page starts with, and the shared sidebar."""
+"""The header every page starts with."""
 
 from __future__ import annotations
 

@@ -60,9 +60,9 @@ def _model_input(provider: ChatProvider) -> str:
     return picked
 
 
-def sampling_inputs(defaults: SamplingOptions | None = None) -> SamplingOptions:
-    """Sliders built from SamplingOptions' own bounds and descriptions."""
-    defaults = defaults or SamplingOptions()
+def sampling_inputs() -> SamplingOptions:
+    """Sliders built from SamplingOptions' own bounds, defaults and descriptions."""
+    defaults = SamplingOptions()
     fields = SamplingOptions.model_fields
     with st.expander("Sampling", expanded=False):
         temperature = st.slider("temperature", *bounds("temperature"), defaults.temperature,
