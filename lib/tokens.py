@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import threading
 import re
 import tempfile
 from dataclasses import dataclass
@@ -101,7 +102,8 @@ def _install_into(cache_dir: Path) -> None:
         data = gzip.decompress(bundled.bundled_file.read_bytes())
         if _sha256(data) != bundled.sha256:
             raise RuntimeError(f"{bundled.bundled_file} is corrupt (sha256 mismatch).")
-        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        # Unique per process and thread: two sessions' first counts may race here.
+        partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         partial.write_bytes(data)
         partial.replace(target)  # atomic: a concurrent reader sees all or nothing
 
@@ -162,5 +164,3 @@ def words_per_100_tokens(text: str, encoding: str = "o200k_base") -> float | Non
     tokens = count_tokens(text, encoding)
     return None if tokens == 0 else 100 * word_count(text) / tokens
 
-
-install_bundled_encodings()  # importing this module makes tiktoken work offline

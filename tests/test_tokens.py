@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from lib import tokens
 from lib.tokens import (
-    ENCODINGS, UnknownEncoding, count_tokens, napkin_tokens, napkin_words, token_pieces,
+    ENCODINGS, UnknownEncoding, count_tokens, install_bundled_encodings, napkin_tokens, napkin_words, token_pieces,
     word_count, words_per_100_tokens,
 )
 
@@ -89,7 +89,8 @@ def test_a_corrupt_cached_file_is_replaced(tmp_path: Path) -> None:
 
 
 def test_plain_tiktoken_uses_the_installed_files() -> None:
-    # lib.tokens was imported above: tiktoken itself now finds both encodings offline.
+    install_bundled_encodings()  # what count_tokens does on first use
+    # tiktoken itself now finds both encodings offline.
     assert tiktoken.get_encoding("cl100k_base").encode("hello world") == [15339, 1917]
 
 

@@ -20,6 +20,9 @@ from lib.tokens import (
 )
 from lib.cost_report import dollars, per_mtok
 
+MAX_PROMPT_CHARS = 50_000  # about 12k tokens: plenty to count, cheap to redraw
+MAX_TOKENS_SHOWN = 2_000
+
 SAMPLE_PROMPT = (
     "I'm planning a three-day trip to Lisbon in late spring with two friends who love food and "
     "history but hate crowds. Could you suggest a day-by-day plan with neighbourhoods to walk, "
@@ -113,7 +116,8 @@ def input_tokens_picker() -> int | None:
         "Tokenizer", list(ENCODINGS), key="encoding",
         format_func=lambda name: f"{name} ({ENCODINGS[name].used_by})",
     )
-    text = st.text_area("Prompt to count", SAMPLE_PROMPT, height=140, key="input_text")
+    text = st.text_area("Prompt to count", SAMPLE_PROMPT, height=140, key="input_text",
+                        max_chars=MAX_PROMPT_CHARS)
     tokens, words = count_tokens(text, encoding), word_count(text)
     ratio = words_per_100_tokens(text, encoding)
     ratio_text = f"**100 tokens ≈ {ratio:.0f} words**" if ratio else "no tokens"
@@ -122,7 +126,10 @@ def input_tokens_picker() -> int | None:
         f"(napkin math would say {napkin_tokens(words):,} tokens)."
     )
     with st.expander("See the tokens"):
-        token_view(token_pieces(text, encoding))
+        pieces = token_pieces(text, encoding)
+        token_view(pieces[:MAX_TOKENS_SHOWN])
+        if len(pieces) > MAX_TOKENS_SHOWN:
+            st.caption(f"The first {MAX_TOKENS_SHOWN:,} of {len(pieces):,} tokens.")
     return tokens
 
 
