@@ -78,6 +78,7 @@ class ChatStream:
         self.metrics: StreamMetrics | None = None
         self.done = False
         self.notice: str | None = None  # something the provider changed, for the screen
+        self._stopped = False
         self._source: Iterable[ChatCompletionChunk] | None = None
 
     @property
@@ -97,14 +98,14 @@ class ChatStream:
                 delta = self._take(chunk)
                 if delta:
                     yield delta
-            if self.finish_reason is None and not self.done:
+            if self.finish_reason is None and not self._stopped:
                 self.error = CUT_SHORT
         except GeneratorExit:
-            if not self.done:
-                self.error = STOPPED
+            self._stopped = True
+            self.error = self.error or STOPPED
             raise
         except Exception as exc:  # every failure becomes a message; partial text is kept
-            if not self.done:  # not closed from outside (which reads as a broken connection)
+            if not self._stopped:  # closing from outside reads as a broken connection
                 self.error = describe_error(exc, self._where, self._redact, responded)
         finally:
             self._finish()
@@ -114,6 +115,7 @@ class ChatStream:
         and count what arrived. Nothing happens if the stream had already finished."""
         if self.done:
             return
+        self._stopped = True  # first: the reading thread may see the connection drop next
         self.error = STOPPED
         close_source = getattr(self._source, "close", None)
         if close_source:
