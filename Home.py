@@ -26,7 +26,7 @@ st.dataframe(
     [
         {
             "Provider": e.label,
-            "Base URL": e.base_url or "in process",
+            "Base URL": e.base_url or "this machine (llama.cpp server)",
             "Status": e.status,
             "Default": "⭐" if e.id == default.id else "",
         }
@@ -39,4 +39,26 @@ st.caption(
     "No key? Everything works offline with the built-in SmolLM2-135M-Instruct model. "
     "Add `OPENROUTER_API_KEY` or `OPENAI_API_KEY` to `.streamlit/secrets.toml` or the "
     "environment, or type a key in the sidebar of a chat page, to use hosted models."
+)
+
+st.header("The built-in model from your own code")
+st.write(
+    "The built-in model runs on llama.cpp's own OpenAI-compatible server, so the lecture's "
+    "notebook code works against it unchanged. In a terminal, in this project's folder:"
+)
+st.code("uv run python -m lib.serve --port 8080", language="bash")
+st.write("It prints the base URL and an API key. Then, in Python:")
+st.code(
+    """from openai import OpenAI
+
+client = OpenAI(base_url="http://127.0.0.1:8080/v1", api_key="<the key it printed>")
+stream = client.chat.completions.create(
+    model="SmolLM2-135M-Instruct",
+    messages=[{"role": "user", "content": "What should I do on my upcoming trip to Paris?"}],
+    stream=True,
+)
+for chunk in stream:
+    if chunk.choices:  # the last chunk may carry only usage, with no choices
+        print(chunk.choices[0].delta.content or "", end="")""",
+    language="python",
 )

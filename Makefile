@@ -1,4 +1,4 @@
-.PHONY: run test bench
+.PHONY: run test bench requirements
 run:   ## set up (first time) and run the app
 	bash scripts/run.sh
 test:  ## set up everything the tests need (Chromium included) and run all tests
@@ -6,3 +6,5 @@ test:  ## set up everything the tests need (Chromium included) and run all tests
 bench: ## run every benchmark (each prints its figures, last line JSON)
 	bash scripts/setup.sh dev
 	for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done
+requirements: ## re-export requirements.txt from uv.lock (after `uv lock`)
+	bash scripts/export-requirements.sh

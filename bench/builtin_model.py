@@ -30,7 +30,7 @@ COLD_START = """
 import time, sys
 started = time.perf_counter()
 sys.path.insert(0, {root!r})
-from lib.local_models import load_builtin_chat_model
+from lib.models.shipped import load_builtin_chat_model
 from lib.providers import SamplingOptions
 model = load_builtin_chat_model({engine!r})
 prompt = model.render([{{"role": "user", "content": "Hello"}}])
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=200)
     args = parser.parse_args()
 
-    from lib.local_models import load_builtin_chat_model
+    from lib.models.shipped import load_builtin_chat_model
     from lib.providers import SamplingOptions
 
     cold, cold_wall = cold_start_first_token(args.engine)

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lib.conversation_cost import Conversation, conversation_costs  # noqa: E402
-from lib.pricing import LECTURE_PRICE  # noqa: E402
-from lib.tokens import count_tokens, word_count, words_per_100_tokens  # noqa: E402
+from lib.cost.conversation import Conversation, conversation_costs  # noqa: E402
+from lib.cost.pricing import LECTURE_PRICE  # noqa: E402
+from lib.cost.tokens import count_tokens, word_count, words_per_100_tokens  # noqa: E402
 
 DEFAULT_SEED = ROOT.parent / "shared" / "seed" / "module-2-exploring-hosted-llms.txt"
 
@@ -36,7 +36,7 @@ def main() -> None:
     text = args.seed.read_text(encoding="utf-8") if args.seed.is_file() else "hello world " * 5000
 
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import lib.tokens as t; t.count_tokens('hi')"],
+    subprocess.run([sys.executable, "-c", "import lib.cost.tokens as t; t.count_tokens('hi')"],
                    cwd=ROOT, check=True)
     cold_import = time.perf_counter() - started
 

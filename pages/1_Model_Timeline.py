@@ -1,10 +1,10 @@
 import streamlit as st
 
 from lib.ui.page import lesson_header
-from lib import timeline_text as text
-from lib.timeline import load_timeline
-from lib.timeline_chart import timeline_figure
-from lib.timeline_tables import licence_comparison_frame, open_models_frame, releases_frame
+from lib.timeline import text
+from lib.timeline.data import load_timeline
+from lib.timeline.chart import timeline_figure
+from lib.timeline.tables import licence_comparison_frame, open_models_frame, releases_frame
 from lib.ui.timeline_filters import timeline_filters
 
 lesson_header("timeline")

@@ -1,9 +1,9 @@
 import streamlit as st
 
 from lib.ui.page import lesson_header
-from lib.conversation_cost import conversation_costs, totals
-from lib.pricing import lecture_example, price_table
-from lib import cost_report as report
+from lib.cost.conversation import conversation_costs, totals
+from lib.cost.pricing import lecture_example, price_table
+from lib.cost import report
 from lib.ui import cost_widgets as ui
 
 lesson_header("cost_simulator")

@@ -1,7 +1,7 @@
 """Fixtures that run real servers on 127.0.0.1 and a real Chromium.
 
 - fault_server         the scripted fault server (tests/servers/fault_server.py), requests cleared per test
-- llama_server         base URL ".../v1" of llama.cpp's OpenAI-compatible server; model id "smollm2"
+- served_model         base URL ".../v1" of `python -m lib.serve` (llama.cpp's server, SmolLM2)
 - streamlit_url        base URL of the app, started once per session with no provider keys
 - start_streamlit      factory: start_streamlit({"OPENAI_API_KEY": ...}) -> URL of a fresh app
 - browser, page        Playwright (sync API) on Debian's /usr/bin/chromium
@@ -11,7 +11,6 @@ URLs are `ServerUrl`s: plain strings that also carry `.log_path` / `.log()` (the
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -27,8 +26,7 @@ from tests.servers.fault_server import DEFAULT_SLOW_DELAY, FaultServer  # noqa: 
 from tests.servers.processes import ServerProcess, ServerUrl, free_port  # noqa: E402
 from tests.servers.streamlit_app import start_app  # noqa: E402
 
-LLAMA_MODEL_ALIAS = "smollm2"
-LLAMA_STARTUP_TIMEOUT = 60.0
+SERVE_STARTUP_TIMEOUT = 60.0
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -77,32 +75,23 @@ def fault_server(fault_server_session: FaultServer) -> FaultServer:
     return fault_server_session
 
 
-# --- llama.cpp -------------------------------------------------------------------------------
+# --- the built-in model served for any client (python -m lib.serve) ---------------------------
+
+SERVED_API_KEY = "sk-lab-serve-test-key"
 
 
 @pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerUrl]:
-    """Base URL (".../v1") of llama-cpp-python's server with SmolLM2-135M-Instruct as model "smollm2"."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.fail("llama-cpp-python[server] is not installed: pip install -r requirements-dev.txt", pytrace=False)
-    from lib.local_models import smollm2_gguf_path
-
+def served_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerUrl]:
+    """Base URL (".../v1") of `python -m lib.serve` on a free port: llama.cpp's server with
+    SmolLM2-135M-Instruct, API key SERVED_API_KEY. The same engine the app starts for itself."""
     port = free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(smollm2_gguf_path()),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--n_threads", "2",
-        "--interrupt_requests", "False",
-        "--n_ctx", "2048",
-        "--model_alias", LLAMA_MODEL_ALIAS,
-    ]  # fmt: skip
-    log_path = tmp_path_factory.mktemp("llama") / "llama_server.log"
+    command = [sys.executable, "-m", "lib.serve", "--port", str(port), "--threads", "1",
+               "--api-key", SERVED_API_KEY]
+    log_path = tmp_path_factory.mktemp("serve") / "lib_serve.log"
     process = ServerProcess(command, log_path, env=dict(os.environ), cwd=REPO_ROOT)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        process.wait_until_ready(f"{base_url}/models", timeout=LLAMA_STARTUP_TIMEOUT)
+        process.wait_until_ready(f"{base_url.removesuffix('/v1')}/health", timeout=SERVE_STARTUP_TIMEOUT)
         yield ServerUrl(base_url, log_path)
     finally:
         process.stop()

@@ -1,6 +1,6 @@
 """The configuration contract: secrets, then environment, then the sidebar."""
 
-from lib.classroom import ClassroomLimits
+from lib.deployment import ClassroomLimits
 from lib.config import BUILTIN_ID, default_endpoint, resolve_endpoints
 
 

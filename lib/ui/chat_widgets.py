@@ -7,7 +7,7 @@ from decimal import Decimal
 import streamlit as st
 
 from lib.inspector import Inspector
-from lib.streaming import StreamMetrics
+from lib.chat.streaming import StreamMetrics
 
 
 def metrics_row(metrics: StreamMetrics | None, cost: Decimal | None = None) -> None:

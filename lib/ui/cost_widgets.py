@@ -8,17 +8,17 @@ from decimal import Decimal
 import streamlit as st
 from pydantic import BaseModel, ValidationError
 
-from lib.conversation_cost import Conversation, Strategy
-from lib.pricing import (
+from lib.cost.conversation import Conversation, Strategy
+from lib.cost.pricing import (
     DAYS_IN, LECTURE_PRICE, LECTURE_SCENARIO, CustomPrice, LectureExample, ModelPrice, PriceTable, Scenario,
     UnknownModel,
 )
 from lib.input_errors import field_title, input_errors
-from lib.tokens import (
+from lib.cost.tokens import (
     ENCODINGS, count_tokens, napkin_tokens, napkin_words, token_pieces, word_count,
     words_per_100_tokens,
 )
-from lib.cost_report import dollars, per_mtok
+from lib.cost.report import dollars, per_mtok
 
 MAX_PROMPT_CHARS = 50_000  # about 12k tokens: plenty to count, cheap to redraw
 MAX_TOKENS_SHOWN = 2_000

@@ -7,24 +7,28 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lib.config import Endpoint, default_endpoint
-from lib.local_models import builtin_model_loaded, load_builtin_chat_model
-from lib.providers import ChatProvider, SamplingOptions
-from lib.sampling import bounds
-from lib.providers.catalog import available_models
+from lib.chat.providers import ChatProvider
+from lib.chat.sampling import SamplingOptions, bounds
+from lib.models.engine import EngineError, running_server
+from lib.models.settings import EngineSettingsError
+from lib.models.shipped import ModelNotInstalled
+from lib.models.catalog import available_models
 from lib.ui import session
 
 OTHER_MODEL = "Other… (type a model id)"
 
 
+# Every answer needs at least this much room for the prompt: max_tokens stops short of it.
+MIN_PROMPT_TOKENS = 256
+
+
 @dataclass(frozen=True)
 class Choice:
-    provider: ChatProvider
+    endpoint: Endpoint
+    provider: ChatProvider | None  # None when it could not be reached: see error
     model: str
     options: SamplingOptions
-
-    @property
-    def endpoint(self) -> Endpoint:
-        return self.provider.endpoint
+    error: str | None = None
 
 
 def _key_and_url_inputs(endpoint: Endpoint) -> None:
@@ -44,11 +48,10 @@ def _key_and_url_inputs(endpoint: Endpoint) -> None:
         )
 
 
-def _model_input(provider: ChatProvider) -> str:
-    endpoint = provider.endpoint
+def _model_input(endpoint: Endpoint, provider: ChatProvider | None) -> str:
     if endpoint.kind == "builtin":
         return st.selectbox("Model", endpoint.suggested_models, key="lab_model_builtin")
-    listed = available_models(provider) if endpoint.configured else None
+    listed = available_models(provider) if provider and endpoint.configured else None
     models = listed.models if listed and listed.models else endpoint.suggested_models
     models = session.classroom_limits().models_for(endpoint, tuple(models))
     if listed and listed.error:
@@ -60,18 +63,40 @@ def _model_input(provider: ChatProvider) -> str:
     return picked
 
 
-def sampling_inputs() -> SamplingOptions:
-    """Sliders built from SamplingOptions' own bounds, defaults and descriptions."""
+def sampling_inputs(context_tokens: int | None = None) -> SamplingOptions:
+    """Sliders built from SamplingOptions' own bounds, defaults and descriptions; max_tokens
+    also stays inside the model's context window when it is known."""
     defaults = SamplingOptions()
     fields = SamplingOptions.model_fields
+    low, high = bounds("max_tokens")
+    if context_tokens:
+        high = min(high, context_tokens - MIN_PROMPT_TOKENS)
     with st.expander("Sampling", expanded=False):
         temperature = st.slider("temperature", *bounds("temperature"), defaults.temperature,
                                 0.05, help=fields["temperature"].description)
         top_p = st.slider("top_p", *bounds("top_p"), defaults.top_p, 0.05,
                           help=fields["top_p"].description)
-        max_tokens = st.number_input("max_tokens", *bounds("max_tokens"), defaults.max_tokens,
-                                     help=fields["max_tokens"].description)
+        help_text = fields["max_tokens"].description
+        if context_tokens:
+            help_text += f" At most {high:,} here: the model's window is {context_tokens:,} tokens."
+        max_tokens = st.number_input("max_tokens", low, high, min(defaults.max_tokens, high),
+                                     help=help_text, key=f"lab_max_tokens_{high}")
     return SamplingOptions(temperature=temperature, top_p=top_p, max_tokens=int(max_tokens))
+
+
+def _connect(endpoint: Endpoint) -> tuple[ChatProvider | None, str | None]:
+    """This session's provider for the endpoint, or why there is none. The built-in model's
+    server starts here the first time, with a visible indicator."""
+    try:
+        if endpoint.kind != "builtin" or running_server(endpoint.suggested_models[0]):
+            return session.provider_for(endpoint), None
+        with st.status("Starting the built-in model (first time only)…") as status:
+            provider = session.provider_for(endpoint)
+            status.update(label="The built-in model is ready", state="complete")
+        return provider, None
+    except (ModelNotInstalled, EngineSettingsError, EngineError) as exc:
+        st.error(f"The built-in model is not available: {exc}")
+        return None, f"The built-in model is not available: {exc}"
 
 
 def provider_sidebar() -> Choice:
@@ -88,19 +113,8 @@ def provider_sidebar() -> Choice:
         )
         endpoint = next(e for e in endpoints if e.id == chosen_id)
         _key_and_url_inputs(endpoint)
-        provider = session.provider_for(endpoint)
-        model = _model_input(provider)
-        options = sampling_inputs()
-    return Choice(provider, model, options)
-
-
-def ensure_builtin_loaded() -> None:
-    """Load the built-in model with a visible indicator the first time in this process."""
-    if builtin_model_loaded():
-        return
-    with st.status("Loading the built-in model (first time only)…", expanded=False) as status:
-        model = load_builtin_chat_model()
-        status.update(
-            label=f"Built-in {model.name} loaded with {model.engine} in {model.load_seconds:.1f} s",
-            state="complete",
-        )
+        provider, error = _connect(endpoint)
+        model = _model_input(endpoint, provider)
+        window = provider.context_window if provider else None
+        options = sampling_inputs(window.tokens if window else None)
+    return Choice(endpoint, provider, model, options, error)

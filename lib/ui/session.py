@@ -13,10 +13,10 @@ from typing import Any
 
 import streamlit as st
 
-from lib.classroom import ClassroomLimits
+from lib.deployment import ClassroomLimits
 from lib.config import Endpoint, resolve_endpoints
 from lib.inspector import Inspector
-from lib.providers import ChatProvider, make_provider
+from lib.chat.providers import ChatProvider, connect
 
 
 def read_secrets() -> Mapping[str, Any]:
@@ -63,11 +63,20 @@ def inspector() -> Inspector:
 
 
 def provider_for(endpoint: Endpoint) -> ChatProvider:
-    """This session's client for the endpoint, reused across reruns."""
+    """This session's client for the endpoint, reused across reruns.
+
+    For the built-in model this starts its local server the first time in the process, and
+    picks up a new one if it had to be restarted. One client per endpoint: a client for an
+    old key or URL is closed when it is replaced.
+    """
+    connected, window = connect(endpoint)
     clients: dict[str, ChatProvider] = st.session_state.setdefault("lab_providers", {})
-    if endpoint.fingerprint not in clients:
-        clients[endpoint.fingerprint] = make_provider(endpoint, inspector())
-    return clients[endpoint.fingerprint]
+    client = clients.get(endpoint.id)
+    if client is None or client.endpoint.fingerprint != connected.fingerprint:
+        if client is not None:
+            client.close()
+        client = clients[endpoint.id] = ChatProvider(connected, inspector(), context_window=window)
+    return client
 
 
 def count_request() -> int:

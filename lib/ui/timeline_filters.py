@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from lib.timeline import (
+from lib.timeline.data import (
     LICENCE_CLASS_LABELS,
     LICENCE_CLASSES,
     TUNING_LABELS,

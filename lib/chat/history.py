@@ -1,0 +1,67 @@
+"""The conversation kept in the session, and what of it is sent to the model.
+
+Models hold no state: every request resends the whole conversation. Each stored message
+is a dict with ``role`` and ``content``; an answer that failed part-way also keeps an
+``error`` for the screen, and a message that was refused is marked ``unsent``. Only role
+and content are ever sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Message = dict[str, str]
+Messages = list[Message]
+
+
+def to_api_messages(history: list[Message], system_prompt: str = "") -> list[Message]:
+    """The messages array for the request: system prompt first, display-only fields dropped."""
+    messages: list[Message] = []
+    if system_prompt.strip():
+        messages.append({"role": "system", "content": system_prompt.strip()})
+    for message in history:
+        if message.get("unsent"):
+            continue  # refused before it was sent (a classroom cap, a missing model)
+        if message["role"] == "assistant" and not message.get("content"):
+            # An answer that failed before its first token: the question it failed on goes
+            # too, or two user messages would follow each other, which strict chat
+            # templates reject on every later turn.
+            if messages and messages[-1]["role"] == "user":
+                messages.pop()
+            continue
+        messages.append({"role": message["role"], "content": message["content"]})
+    return messages
+
+
+@dataclass(frozen=True)
+class ContextWindow:
+    """How many tokens one request may use (prompt and answer), and how to count a prompt."""
+
+    tokens: int
+    count: Callable[[list[Message]], int]  # tokens of the templated prompt for these messages
+
+
+def fit_to_window(
+    messages: list[Message], window: ContextWindow, answer_tokens: int
+) -> tuple[list[Message], int]:
+    """Drop the oldest messages (never the system prompt or the newest message) until the
+    prompt leaves ``answer_tokens`` free in the window. Returns the messages kept and how
+    many went."""
+    kept = list(messages)
+    first = 1 if kept and kept[0]["role"] == "system" else 0
+    budget = window.tokens - answer_tokens
+    dropped = 0
+    while len(kept) - first > 1 and window.count(kept) > budget:
+        del kept[first]
+        dropped += 1
+    if dropped and kept[first]["role"] == "assistant":
+        del kept[first]  # a conversation starts with the user: strict templates insist
+        dropped += 1
+    return kept, dropped
+
+
+def mark_unsent(message: Message, reason: str) -> None:
+    """The message stays on screen with its reason but is never sent to a model."""
+    message["unsent"] = True
+    message["error"] = reason

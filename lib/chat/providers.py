@@ -1,0 +1,116 @@
+"""Every model is an OpenAI-compatible endpoint, reached through the openai SDK.
+
+Hosted providers are endpoints as they are. The built-in model becomes one through
+``connect``: its local llama.cpp server (lib/models/engine.py) is started on first use and
+the endpoint gets that server's base URL and per-process key. From there on, chat, metrics,
+usage and the inspector take one code path for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import openai
+
+from lib.chat.history import ContextWindow, Messages, fit_to_window
+from lib.chat.sampling import SamplingOptions, chat_request_body
+from lib.chat.streaming import ChatStream
+from lib.config import Endpoint
+from lib.inspector import Inspector
+from lib.models.engine import local_server
+
+APP_TITLE = "Hosted LLM Lab"
+
+
+def connect(endpoint: Endpoint) -> tuple[Endpoint, ContextWindow | None]:
+    """The endpoint with a base URL that answers, and its context window when known.
+
+    For the built-in model this starts its local server the first time (about a second;
+    raises ModelNotInstalled, EngineSettingsError or EngineError with a readable message).
+    """
+    if endpoint.kind != "builtin":
+        return endpoint, None
+    server = local_server(endpoint.suggested_models[0])
+    window = ContextWindow(server.context_per_slot, server.count_chat_tokens)
+    return replace(endpoint, base_url=server.base_url, api_key=server.api_key), window
+
+
+class ChatProvider:
+    """Chat with an OpenAI-compatible endpoint; every exchange lands in the inspector."""
+
+    def __init__(self, endpoint: Endpoint, inspector: Inspector, timeout_s: float = 120.0,
+                 context_window: ContextWindow | None = None) -> None:
+        self.endpoint = endpoint
+        self.inspector = inspector
+        self.context_window = context_window
+        inspector.redact.add(endpoint.api_key)
+        headers = {"X-Title": APP_TITLE} if endpoint.id == "openrouter" else None
+        self.client = openai.OpenAI(
+            base_url=endpoint.base_url,
+            # The SDK insists on a key; local servers ignore it.
+            api_key=endpoint.api_key or "no-key-needed",
+            max_retries=0,  # a classroom wants to see a 429, not wait through retries
+            default_headers=headers,
+            http_client=httpx.Client(
+                event_hooks=inspector.event_hooks(),
+                timeout=httpx.Timeout(timeout_s, connect=5.0),
+            ),
+        )
+
+    @property
+    def where(self) -> str:
+        if self.endpoint.kind == "builtin":
+            return f"{self.endpoint.label} (its local llama.cpp server)"
+        return f"{self.endpoint.label} ({self.endpoint.base_url})"
+
+    def request_body(self, messages: Messages, model: str, options: SamplingOptions,
+                     stream: bool = True) -> dict[str, Any]:
+        """The JSON body this provider sends: shown on screen and in "view code"."""
+        return chat_request_body(model, messages, options, stream, include_usage=True)
+
+    def _send(self, messages: Messages, model: str, options: SamplingOptions, stream: bool):
+        """POST /chat/completions with exactly the body request_body shows."""
+        body = self.request_body(messages, model, options, stream)
+        extras = options.extra_fields()  # not in the SDK's signature: sent as extra_body
+        standard = {name: value for name, value in body.items() if name not in extras}
+        return self.client.chat.completions.create(**standard, extra_body=extras or None)
+
+    def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
+        """Stream an answer. When the context window is known, the oldest messages that
+        would not fit beside ``max_tokens`` are left out first, and the stream says so."""
+        dropped = 0
+        if self.context_window is not None:
+            messages, dropped = fit_to_window(messages, self.context_window, options.max_tokens)
+        prompt_text = "\n".join(m.get("content", "") for m in messages)
+        stream = ChatStream(lambda: self._send(messages, model, options, stream=True),
+                            self.where, prompt_text=prompt_text, redact=self.inspector.redact)
+        if dropped:
+            stream.notice = (
+                f"The {dropped} oldest message(s) were left out so the conversation fits the "
+                f"model's {self.context_window.tokens:,}-token context window."
+            )
+        return stream
+
+    def complete(self, messages: Messages, model: str, options: SamplingOptions):
+        """One non-streaming completion (the SDK's ChatCompletion object)."""
+        return self._send(messages, model, options, stream=False)
+
+    def list_models(self, timeout_s: float = 3.0) -> list[str]:
+        """Model ids from GET /models; raises if the server doesn't answer quickly.
+
+        A client of its own, without the inspector's hooks: the inspector shows the chat.
+        """
+        with openai.OpenAI(base_url=self.endpoint.base_url, max_retries=0, timeout=timeout_s,
+                           api_key=self.endpoint.api_key or "no-key-needed") as client:
+            return sorted(model.id for model in client.models.list().data)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_provider(endpoint: Endpoint, inspector: Inspector) -> ChatProvider:
+    """A provider for the endpoint, its local server started first if it is the built-in."""
+    endpoint, window = connect(endpoint)
+    return ChatProvider(endpoint, inspector, context_window=window)

@@ -1,0 +1,79 @@
+"""One assistant answer, from the request to what it cost: start, stop, settle, count.
+
+Streamlit-free. A chat page starts a turn, streams ``turn.stream`` to the screen, and
+settles it when the stream ends. A rerun (Stop, a new message) starts the next script run
+while the interrupted one is still blocked on its next chunk, so the next run may settle the
+turn from another thread first: settling is thread-safe and happens once.
+
+The answer is put in the history before streaming starts and filled in when it settles, so a
+partial answer survives a provider failure, Stop, and a rerun mid-stream.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from lib.chat.history import Message, to_api_messages
+from lib.chat.providers import ChatProvider
+from lib.chat.sampling import SamplingOptions
+from lib.chat.streaming import ChatStream
+from lib.cost.pricing import usage_cost
+
+SpendCounter = Callable[[Decimal], None]
+
+
+@dataclass
+class ChatTurn:
+    """An answer being streamed into ``reply`` (a message of the history)."""
+
+    provider: ChatProvider
+    model: str
+    stream: ChatStream
+    reply: Message
+    on_spend: SpendCounter | None = None  # told the cost of answers on a deployment's key
+    cost: Decimal | None = None
+    settled: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def start(cls, provider: ChatProvider, model: str, options: SamplingOptions,
+              history: list[Message], system_prompt: str = "",
+              on_spend: SpendCounter | None = None) -> ChatTurn:
+        """Prepare the request for the conversation and add the (empty) answer to it.
+
+        Nothing is sent until ``turn.stream`` is iterated."""
+        stream = provider.stream_chat(to_api_messages(history, system_prompt), model, options)
+        reply: Message = {"role": "assistant", "content": ""}
+        history.append(reply)
+        return cls(provider, model, stream, reply, on_spend)
+
+    def settle(self) -> Decimal | None:
+        """End the turn where it is: close the stream if it is still open, keep its text
+        and error in the history, price it, and count the spend. Only the first call does
+        anything; later ones return the same cost."""
+        with self._lock:
+            if self.settled:
+                return self.cost
+            self.stream.close()  # a no-op when it had finished
+            self.reply["content"] = self.stream.text
+            if self.stream.error:
+                self.reply["error"] = str(self.stream.error)
+            self.cost = request_cost(self.provider, self.model, self.stream)
+            if self.cost and self.on_spend and self.provider.endpoint.key_from_deployment:
+                self.on_spend(self.cost)
+            self.settled = True
+            return self.cost
+
+
+def request_cost(provider: ChatProvider, model: str, stream: ChatStream) -> Decimal | None:
+    """What the request cost. Free on the built-in model and keyless servers, and when the
+    provider refused it (401, 429, 5xx, nothing listening): no stream, no bill. A stream
+    that began is billed even if it was stopped or cut, on estimated tokens if the
+    provider's usage never came. None when no price is known."""
+    if not provider.endpoint.bills_usage or not stream.accepted:
+        return Decimal(0)
+    metrics = stream.metrics
+    return usage_cost(model, metrics.prompt_tokens or 0, metrics.completion_tokens)

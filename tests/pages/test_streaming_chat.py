@@ -1,0 +1,170 @@
+"""The streaming-chat page under AppTest, against the fault server on 127.0.0.1."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.chat.history import to_api_messages
+from lib.models.engine import stop_local_servers
+
+ROOT = Path(__file__).resolve().parents[2]
+CANARY = "sk-canary-page-51c0ffee9d"
+
+
+def open_chat_page(fault_server, monkeypatch, **settings) -> AppTest:
+    """The chat page configured (by environment) for the fault server, plus `settings`."""
+    monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def chat_page(fault_server, monkeypatch):
+    return open_chat_page(fault_server, monkeypatch)
+
+
+def send(at: AppTest, model: str, text: str, endpoint_id: str = "openai") -> AppTest:
+    at.sidebar.selectbox(key=f"lab_model_{endpoint_id}").set_value(model)
+    at.chat_input[0].set_value(text)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def everything_shown(at: AppTest) -> str:
+    return repr(at._tree)
+
+
+def test_defaults_to_the_configured_server_and_lists_its_models(chat_page):
+    assert chat_page.sidebar.selectbox(key="lab_provider").value == "openai"
+    assert "ok" in chat_page.sidebar.selectbox(key="lab_model_openai").options
+
+
+def test_a_streamed_answer_lands_in_history_with_metrics(chat_page):
+    at = send(chat_page, "ok", "Hello")
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert "Hello from the fault server." in at.chat_message[1].markdown[0].value
+    labels = [m.label for m in at.metric]
+    assert "Time to first token" in labels and "Completion tokens" in labels
+    assert at.session_state["chat_history"][-1]["content"] == "Hello from the fault server."
+
+
+def test_a_cut_stream_keeps_the_partial_answer_and_says_why(chat_page):
+    at = send(chat_page, "cut", "Tell me")
+    assert at.error[0].value.startswith("The stream was cut off.")
+    assert "partial answer above is kept" in at.error[0].value
+    assert at.session_state["chat_history"][-1]["content"] == "The answer is "
+    at = send(at, "ok", "Again")  # the conversation goes on, the partial answer stays
+    assert [m.name for m in at.chat_message] == ["user", "assistant"] * 2
+    assert at.chat_message[1].markdown[0].value.strip() == "The answer is"
+    sent = at.session_state["chat_history"]
+    assert sent[1]["error"].startswith("The stream was cut off.")
+
+
+def test_wrong_key_message_never_shows_the_key(chat_page):
+    at = send(chat_page, "auth", "Hi")
+    assert "rejected (401)" in at.error[0].value
+    assert CANARY not in everything_shown(at)
+    at.run()  # the inspector and history render the exchange again
+    assert CANARY not in everything_shown(at)
+
+
+def test_the_whole_history_is_resent_each_turn(chat_page, fault_server):
+    at = send(chat_page, "ok", "First question")
+    send(at, "ok", "Second question")
+    messages = fault_server.requests[-1].body["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[-1]["content"] == "Second question"
+
+
+def test_cost_of_a_keyed_request_is_shown(chat_page):
+    at = send(chat_page, "ok", "Hello")
+    cost = next(m for m in at.metric if m.label == "Cost")
+    assert cost.value == "—"  # the fault server's "ok" model has no known price
+
+
+def test_classroom_spend_cap_refuses_models_without_a_price(fault_server, monkeypatch):
+    at = open_chat_page(fault_server, monkeypatch, LAB_MAX_SPEND_USD_PER_SESSION="0.50")
+    at = send(at, "ok", "Hello")
+    assert "no price is known for 'ok'" in at.warning[0].value
+    assert fault_server.requests == [] or all(r.path.endswith("/models") for r in fault_server.requests)
+
+
+def test_classroom_request_cap_stops_the_shared_key(fault_server, monkeypatch):
+    at = open_chat_page(fault_server, monkeypatch, LAB_MAX_REQUESTS_PER_SESSION="1")
+    at = send(at, "ok", "First")
+    assert not at.warning
+    at = send(at, "ok", "Second")
+    assert "used its 1 requests" in at.warning[0].value
+    chats = [r for r in fault_server.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 1
+    at.sidebar.selectbox(key="lab_provider").set_value("builtin").run()
+    at = send(at, "SmolLM2-135M-Instruct", "Third", endpoint_id="builtin")
+    # The refused message is shown with its reason, but never sent: roles still alternate.
+    sent = at.session_state["chat_history"]
+    assert sent[2]["unsent"] and "used its 1 requests" in sent[2]["error"]
+    assert [m["role"] for m in to_api_messages(sent)] == ["user", "assistant", "user", "assistant"]
+
+
+def test_sampling_sliders_set_what_is_sent(chat_page, fault_server):
+    chat_page.sidebar.slider[0].set_value(0.2)  # temperature
+    chat_page.sidebar.number_input[0].set_value(33)  # max_tokens
+    send(chat_page, "ok", "Hello")
+    body = fault_server.requests[-1].body
+    assert body["temperature"] == 0.2 and body["max_tokens"] == 33
+
+
+def test_keys_and_endpoints_from_streamlit_secrets(fault_server, monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
+    at.secrets["providers"] = {"classroom": {"base_url": fault_server.base_url,
+                                             "api_key": CANARY, "models": ["ok"]}}
+    at.secrets["OPENROUTER_API_KEY"] = "sk-or-from-secrets-0001"
+    at.run()
+    provider = at.sidebar.selectbox(key="lab_provider")
+    assert provider.value == "openrouter"  # the default: OpenRouter is configured
+    assert "key from secrets" in provider.format_func(provider.value)
+    provider.set_value("custom:classroom").run()
+    at = send(at, "ok", "Hello", endpoint_id="custom:classroom")
+    assert "Hello from the fault server." in at.chat_message[1].markdown[0].value
+    assert fault_server.requests[-1].headers["authorization"] == f"Bearer {CANARY}"
+
+
+def test_a_key_typed_in_the_sidebar_is_used_for_that_session(fault_server, monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at.sidebar.selectbox(key="lab_provider").set_value("openrouter").run()
+    assert "needs an API key" in at.sidebar.selectbox(key="lab_provider").format_func("openrouter")
+    at.sidebar.text_input(key="lab_url_input_openrouter").set_value(fault_server.base_url).run()
+    at.sidebar.text_input(key="lab_key_input_openrouter").set_value("sk-or-typed-123456").run()
+    assert "your key" in at.sidebar.selectbox(key="lab_provider").format_func("openrouter")
+    at = send(at, "ok", "Hi", endpoint_id="openrouter")
+    assert "Hello from the fault server." in at.chat_message[1].markdown[0].value
+    sent = fault_server.requests[-1]
+    assert sent.headers["authorization"] == "Bearer sk-or-typed-123456"
+    assert sent.headers["x-title"] == "Hosted LLM Lab"
+
+
+def test_a_bad_engine_setting_is_a_message_not_a_traceback(monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LAB_LOCAL_THREADS", "two")
+    stop_local_servers()  # the setting is read when the server starts
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "LAB_LOCAL_THREADS='two' is not a whole number" in at.error[0].value
+    at.chat_input[0].set_value("Hello").run()
+    assert not at.exception
+    history = at.session_state["chat_history"]
+    assert history == [{"role": "user", "content": "Hello", "unsent": True,
+                        "error": history[0]["error"]}]
+    assert "built-in model is not available" in history[0]["error"]

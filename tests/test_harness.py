@@ -1,0 +1,40 @@
+"""The harness's real servers answer: lib.serve through the openai SDK, the app in Chromium."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from tests.conftest import SERVED_API_KEY
+from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+
+MESSAGES = [{"role": "user", "content": "Say hello in one short sentence."}]
+
+
+@pytest.fixture
+def llama_client(served_model) -> openai.OpenAI:
+    return openai.OpenAI(base_url=served_model, api_key=SERVED_API_KEY, max_retries=0, timeout=60)
+
+
+def test_llama_server_answers_a_chat_completion(llama_client):
+    completion = llama_client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=MESSAGES, max_tokens=16)
+
+    assert completion.choices[0].message.content.strip()
+    assert 0 < completion.usage.completion_tokens <= 16
+
+
+def test_llama_server_streams_a_chat_completion(llama_client):
+    chunks = list(llama_client.chat.completions.create(model="SmolLM2-135M-Instruct", messages=MESSAGES, max_tokens=16, stream=True))
+
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip()
+    assert len(chunks) > 2
+    assert chunks[-1].choices[0].finish_reason in {"stop", "length"}
+
+
+def test_streamlit_app_renders_in_chromium(streamlit_url, page):
+    page.goto(streamlit_url)
+    wait_for_app_run(page)
+
+    assert page.locator('[data-testid="stAppViewContainer"]').is_visible()
+    assert page.locator(EXCEPTION).count() == 0
