@@ -1,0 +1,53 @@
+"""What of the conversation is sent: display-only fields dropped, roles kept alternating, and
+the oldest messages left out when a context window is full."""
+
+from lib.chat.history import ContextWindow, fit_to_window, mark_unsent, to_api_messages
+
+
+def test_the_system_prompt_goes_first_and_display_fields_stay_home():
+    history = [{"role": "user", "content": "Hi", "error": "shown only"},
+               {"role": "assistant", "content": "Hello!", "settled": True}]
+    assert to_api_messages(history, "  Be brief.  ") == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+    ]
+
+
+def test_refused_messages_and_failed_empty_answers_are_not_sent():
+    refused = {"role": "user", "content": "Too many"}
+    mark_unsent(refused, "cap reached")
+    history = [
+        {"role": "user", "content": "First"},
+        {"role": "assistant", "content": "", "error": "401"},  # failed before a token
+        refused,
+        {"role": "user", "content": "Second"},
+        {"role": "assistant", "content": "Partial", "error": "cut off"},  # kept: it was said
+        {"role": "user", "content": "Third"},
+    ]
+    sent = to_api_messages(history)
+    assert [m["content"] for m in sent] == ["Second", "Partial", "Third"]
+    assert refused["error"] == "cap reached"
+
+
+def words(messages):
+    return sum(len(m["content"].split()) + 2 for m in messages)
+
+
+def test_fit_to_window_drops_oldest_first_but_keeps_system_and_newest():
+    messages = [{"role": "system", "content": "Be brief."}]
+    for n in range(5):
+        messages += [{"role": "user", "content": f"question {n} " * 5},
+                     {"role": "assistant", "content": f"answer {n} " * 5}]
+    messages.append({"role": "user", "content": "last one"})
+    kept, dropped = fit_to_window(messages, ContextWindow(60, words), answer_tokens=20)
+    assert words(kept) <= 40
+    assert kept[0] == messages[0] and kept[-1] == messages[-1]
+    assert kept[1]["role"] == "user"  # never starts with an orphaned answer
+    assert dropped == len(messages) - len(kept) > 0
+    assert kept[1:] == messages[len(messages) - len(kept) + 1:]
+
+
+def test_fit_to_window_changes_nothing_that_fits():
+    messages = [{"role": "user", "content": "hi"}]
+    assert fit_to_window(messages, ContextWindow(100, words), 10) == (messages, 0)
