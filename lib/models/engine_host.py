@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from typing import Any
@@ -67,6 +68,10 @@ def start_server(model: ShippedModel, settings: EngineSettings, api_key: str,
 
 
 def _serve_child() -> None:
+    # Ctrl-C in the terminal reaches the whole process group: the app decides when we stop
+    # (it kills us at exit, or its death closes our stdin). SIGTERM ends us at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     request = json.loads(sys.stdin.readline())
     try:
         model = SHIPPED_MODELS[request["model"]]
