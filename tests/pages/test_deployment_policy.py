@@ -134,3 +134,51 @@ def test_private_urls_and_keys_stay_off_home_and_out_of_errors(fault_server, mon
         assert f"{port}" not in str(at.error[0].value)
         inspected = json.dumps(at.session_state["lab_inspector"].history())
         assert PRIVATE_KEY not in inspected and f":{port}" not in inspected
+
+
+def test_the_operator_view_needs_the_password_and_shows_the_ledger(fault_server, monkeypatch):
+    clean_env(monkeypatch, OPENAI_BASE_URL=fault_server.base_url, OPENAI_API_KEY="sk-shared-3",
+              LAB_ADMIN_PASSWORD="op-pass-123", LAB_MAX_SPEND_USD_TOTAL="25")
+    chat = chat_page()
+    chat.sidebar.selectbox(key="lab_model_openai").set_value("gpt-4o-mini")
+    send(chat, "Hello")
+    home = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
+    assert not [m for m in home.metric if m.label.startswith("Spent")]  # nothing before the password
+    home.text_input(key="lab_operator_pw").set_value("wrong").run()
+    assert "not the operator password" in home.error[0].value
+    home.text_input(key="lab_operator_pw").set_value("op-pass-123").run()
+    metrics = {m.label: m.value for m in home.metric}
+    assert metrics["Spent on the deployment's keys"] == f"${LEDGER.spent_usd:.4f}"
+    assert LEDGER.spent_usd > 0
+    assert metrics["Budget (LAB_MAX_SPEND_USD_TOTAL)"] == "$25"
+    assert int(metrics["Active sessions (last 10 min)"]) >= 1
+    table = home.dataframe[-1].value
+    assert LEDGER.snapshot()["requests_by_model"]["gpt-4o-mini"] == int(
+        table.set_index("Model").loc["gpt-4o-mini", "Requests"])
+
+
+def test_no_operator_view_without_a_password(monkeypatch):
+    clean_env(monkeypatch)
+    home = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
+    assert not [t for t in home.text_input if t.key == "lab_operator_pw"]
+
+
+def test_secrets_as_top_level_values_and_as_tables_both_work(fault_server, monkeypatch):
+    """Cloud copies top-level secrets into the environment too: both places agree, and
+    [providers.NAME] tables come from secrets alone."""
+    clean_env(monkeypatch, OPENROUTER_API_KEY="sk-or-top-level-01", LAB_MAX_REQUESTS_PER_SESSION="1")
+    at = AppTest.from_file(CHAT, default_timeout=60)
+    at.secrets["OPENROUTER_API_KEY"] = "sk-or-top-level-01"
+    at.secrets["LAB_MAX_REQUESTS_PER_SESSION"] = 1
+    at.secrets["providers"] = {"classroom": {"base_url": fault_server.base_url,
+                                             "api_key": "sk-table-key-02", "models": ["ok"]}}
+    at.run()
+    provider = at.sidebar.selectbox(key="lab_provider")
+    assert provider.value == "openrouter" and "key from secrets" in provider.format_func("openrouter")
+    provider.set_value("custom:classroom").run()
+    at.sidebar.selectbox(key="lab_model_custom:classroom").set_value("ok").run()
+    send(at, "Hello")
+    assert at.session_state["chat_history"][-1]["content"] == "Hello from the fault server."
+    assert fault_server.requests[-1].headers["authorization"] == "Bearer sk-table-key-02"
+    send(at, "Again")
+    assert "used its 1 requests" in at.warning[0].value  # a table's key is the deployment's too
