@@ -3,10 +3,12 @@ import streamlit as st
 from lib.config import default_endpoint
 from lib.lessons import LESSONS
 from lib.ui import session
+from lib.ui.operator import operator_panel
 
 st.set_page_config(page_title="Hosted LLM Lab", page_icon="🧪", layout="wide")
 
 st.title("🧪 Hosted LLM Lab")
+session.note_visit()
 st.write(
     "An interactive companion to *Exploring Hosted LLMs*: how models evolved and are "
     "licensed, what instruction tuning and chat templates do, how the OpenAI Chat "
@@ -26,7 +28,7 @@ st.dataframe(
     [
         {
             "Provider": e.label,
-            "Base URL": e.base_url or "this machine (llama.cpp server)",
+            "Base URL": e.shown_url,
             "Status": e.status,
             "Default": "⭐" if e.id == default.id else "",
         }
@@ -62,3 +64,5 @@ for chunk in stream:
         print(chunk.choices[0].delta.content or "", end="")""",
     language="python",
 )
+
+operator_panel()

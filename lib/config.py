@@ -45,6 +45,8 @@ class Endpoint:
     key_env: str | None = None  # the variable that configures it, shown as a hint
     url_env: str | None = None
     signup_url: str | None = None
+    url_private: bool = False  # the operator marked the address private: never shown
+    url_typable: bool = True  # visitors may type a base URL (off on a deployment with keys)
 
     @property
     def configured(self) -> bool:
@@ -76,10 +78,20 @@ class Endpoint:
 
     @property
     def url_editable(self) -> bool:
-        """The sidebar may change the base URL: not set by the deployment, and no deployment
-        key would follow it."""
-        return (self.kind == "openai_compatible" and self.url_source in ("preset", "sidebar")
-                and not self.key_from_deployment)
+        """The sidebar may change the base URL: typed URLs are allowed, the deployment did not
+        set this one, and no deployment key would follow it."""
+        return (self.kind == "openai_compatible" and self.url_typable
+                and self.url_source in ("preset", "sidebar") and not self.key_from_deployment)
+
+    @property
+    def shown_url(self) -> str:
+        """The address as a visitor may see it: never a URL the operator marked private, and
+        never the built-in server's port."""
+        if self.kind == "builtin":
+            return "this machine (llama.cpp server)"
+        if self.url_private:
+            return "private (set by the operator)"
+        return self.base_url or ""
 
     @property
     def fingerprint(self) -> str:
@@ -151,11 +163,35 @@ def setting(secrets: Mapping[str, Any], environ: Mapping[str, str], name: str) -
     return value if value not in (None, "") else environ.get(name) or None
 
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def flag(secrets: Mapping[str, Any], environ: Mapping[str, str], name: str) -> bool:
+    """A yes/no deployment setting: true, 1, yes or on (any case) mean yes."""
+    value = setting(secrets, environ, name)
+    return value is True or str(value).strip().lower() in TRUE_WORDS
+
+
+def has_deployment_keys(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
+    """Some key comes from the deployment (secrets or environment), not from a visitor."""
+    preset_keys = any(setting(secrets, environ, p.key_env) for p in PRESETS if p.key_env)
+    tables = dict(_secret(secrets, "providers") or {})
+    return preset_keys or any(dict(t).get("api_key") for t in tables.values())
+
+
+def custom_urls_allowed(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
+    """Visitors may type base URLs (and use the local presets): always on a laptop with no
+    deployment keys; on a deployment with keys only when LAB_ALLOW_CUSTOM_URLS says so,
+    because the server would fetch whatever URL a visitor types and show what came back."""
+    return flag(secrets, environ, "LAB_ALLOW_CUSTOM_URLS") or not has_deployment_keys(secrets, environ)
+
+
 def _preset_endpoint(
     preset: Preset,
     secrets: Mapping[str, Any],
     environ: Mapping[str, str],
     typed: Mapping[str, str],
+    urls_typable: bool = True,
 ) -> Endpoint:
     key, key_source = _first(
         (_secret(secrets, preset.key_env), "secrets"),
@@ -168,7 +204,8 @@ def _preset_endpoint(
         (environ.get(preset.url_env or ""), "environment"),
         # A deployment's key only ever goes where the deployment says: never to a URL a
         # student typed (that would hand them the key).
-        (None if deployment_key else typed.get(f"{preset.id}.base_url"), "sidebar"),
+        (None if deployment_key or not urls_typable else typed.get(f"{preset.id}.base_url"),
+         "sidebar"),
     )
     # A custom base URL turns the OpenAI preset into "any compatible server": it may not
     # need a key at all (a local llama.cpp or vLLM, say).
@@ -187,6 +224,7 @@ def _preset_endpoint(
         key_env=preset.key_env,
         url_env=preset.url_env,
         signup_url=preset.signup_url,
+        url_typable=urls_typable,
     )
 
 
@@ -211,6 +249,9 @@ def _custom_endpoints(secrets: Mapping[str, Any]) -> list[Endpoint]:
                 url_source="secrets",
                 needs_key=False,
                 suggested_models=tuple(str(m) for m in models),
+                url_private=settings.get("private") is True
+                or str(settings.get("private", "")).lower() in TRUE_WORDS,
+                url_typable=False,
             )
         )
     return endpoints
@@ -229,7 +270,12 @@ def resolve_endpoints(
     secrets = secrets or {}
     environ = environ if environ is not None else {}
     typed = typed or {}
-    endpoints = [_preset_endpoint(p, secrets, environ, typed) for p in PRESETS]
+    urls_typable = custom_urls_allowed(secrets, environ)
+    endpoints = [_preset_endpoint(p, secrets, environ, typed, urls_typable) for p in PRESETS]
+    if not urls_typable:
+        # Local-server presets point at the server's own localhost: on a deployment with
+        # keys they stay hidden unless the operator configured them.
+        endpoints = [e for e in endpoints if e.needs_key or e.url_source != "preset"]
     endpoints += _custom_endpoints(secrets)
     endpoints.append(BUILTIN)
     return endpoints

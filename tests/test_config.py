@@ -1,6 +1,5 @@
 """The configuration contract: secrets, then environment, then the sidebar."""
 
-from lib.deployment import ClassroomLimits
 from lib.config import BUILTIN_ID, default_endpoint, resolve_endpoints
 
 
@@ -71,32 +70,6 @@ def test_api_key_is_not_in_the_endpoint_repr():
     assert "sk-canary-123456" not in repr(endpoint)
 
 
-def test_classroom_limits_guard_deployment_keys_only():
-    limits = ClassroomLimits.from_settings(
-        {"LAB_ALLOWED_MODELS": ["openai/gpt-5.2-chat"]}, {"LAB_MAX_REQUESTS_PER_SESSION": "2"}
-    )
-    deployment = by_id(resolve_endpoints({}, {"OPENROUTER_API_KEY": "sk-or-x"}, {}))["openrouter"]
-    students = by_id(resolve_endpoints({}, {}, {"openrouter.api_key": "sk-or-y"}))["openrouter"]
-    assert limits.refusal(deployment, "openai/gpt-5.2-chat", 0) is None
-    assert "allows only" in limits.refusal(deployment, "some/other-model", 0)
-    assert "2 requests" in limits.refusal(deployment, "openai/gpt-5.2-chat", 2)
-    assert limits.refusal(students, "some/other-model", 99) is None
-    assert limits.models_for(deployment, ("a", "b")) == ("openai/gpt-5.2-chat",)
-
-
-def test_spend_cap_refuses_unpriced_models_and_stops_at_the_limit():
-    from decimal import Decimal
-
-    limits = ClassroomLimits.from_settings({}, {"LAB_MAX_SPEND_USD_PER_SESSION": "0.10"})
-    shared = by_id(resolve_endpoints({}, {"OPENROUTER_API_KEY": "sk-or-x"}, {}))["openrouter"]
-    model = "openai/gpt-5.2-chat"
-    assert limits.max_spend_usd == Decimal("0.10")
-    assert limits.refusal(shared, model, 0, Decimal("0.09")) is None
-    assert "spent $0.1000" in limits.refusal(shared, model, 0, Decimal("0.10"))
-    assert "no price is known" in limits.refusal(shared, "mystery", 0, Decimal(0), price_known=False)
-    assert ClassroomLimits.from_settings({}, {"LAB_MAX_SPEND_USD_PER_SESSION": "lots"}).problems
-
-
 def test_openai_base_url_set_to_openai_itself_still_needs_a_key():
     environ = {"OPENAI_BASE_URL": "https://api.openai.com/v1"}
     endpoints = resolve_endpoints({}, environ, {})
@@ -105,12 +78,13 @@ def test_openai_base_url_set_to_openai_itself_still_needs_a_key():
 
 
 def test_a_typed_base_url_never_receives_the_deployments_key():
-    environ = {"OPENROUTER_API_KEY": "sk-or-deployment-secret"}
+    # Even where the operator lets visitors type URLs, the shared key never follows one.
+    environ = {"OPENROUTER_API_KEY": "sk-or-deployment-secret", "LAB_ALLOW_CUSTOM_URLS": "1"}
     typed = {"openrouter.base_url": "http://attacker.example/v1", "openai.base_url": "http://x/v1"}
     endpoints = by_id(resolve_endpoints({}, environ, typed))
     assert endpoints["openrouter"].base_url == "https://openrouter.ai/api/v1"
     assert not endpoints["openrouter"].url_editable
-    # With no deployment key, the sidebar may point a preset anywhere (the key is the user's).
+    # A preset with no deployment key may point anywhere (the key, if any, is the user's).
     assert endpoints["openai"].base_url == "http://x/v1" and endpoints["openai"].url_editable
 
 
@@ -119,13 +93,3 @@ def test_fingerprint_tells_keys_apart_without_holding_them():
     b = by_id(resolve_endpoints({}, {"OPENAI_API_KEY": "sk-bbbbbbbb"}, {}))["openai"]
     assert a.fingerprint != b.fingerprint
     assert "sk-aaaaaaaa" not in a.fingerprint
-
-
-def test_misconfigured_classroom_limits_fail_closed():
-    shared = by_id(resolve_endpoints({}, {"OPENROUTER_API_KEY": "sk-or-x"}, {}))["openrouter"]
-    for settings in ({"LAB_MAX_REQUESTS_PER_SESSION": "ten"},
-                     {"LAB_MAX_SPEND_USD_PER_SESSION": "nan"},
-                     {"LAB_MAX_SPEND_USD_PER_SESSION": "-1"}):
-        limits = ClassroomLimits.from_settings(settings, {})
-        message = limits.refusal(shared, "openai/gpt-5.2-chat", 0)
-        assert "misconfigured" in message and next(iter(settings)) in message

@@ -46,6 +46,10 @@ class ChatProvider:
         self.inspector = inspector
         self.context_window = context_window
         inspector.redact.add(endpoint.api_key)
+        if endpoint.url_private:  # the address itself is a secret: never in the inspector
+            address = httpx.URL(endpoint.base_url)
+            inspector.redact.add(address.netloc.decode())  # host:port
+            inspector.redact.add(address.host)
         headers = {"X-Title": APP_TITLE} if endpoint.id == "openrouter" else None
         self.client = openai.OpenAI(
             base_url=endpoint.base_url,
@@ -63,7 +67,7 @@ class ChatProvider:
     def where(self) -> str:
         if self.endpoint.kind == "builtin":
             return f"{self.endpoint.label} (its local llama.cpp server)"
-        return f"{self.endpoint.label} ({self.endpoint.base_url})"
+        return f"{self.endpoint.label} ({self.endpoint.shown_url})"
 
     def request_body(self, messages: Messages, model: str, options: SamplingOptions,
                      stream: bool = True) -> dict[str, Any]:

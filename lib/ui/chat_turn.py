@@ -7,7 +7,6 @@ import streamlit as st
 from lib.chat.history import Message, mark_unsent
 from lib.chat.streaming import coalesce
 from lib.chat.turn import ChatTurn
-from lib.cost.pricing import usage_cost
 from lib.ui import session
 from lib.ui.chat_widgets import metrics_row
 from lib.ui.provider_picker import Choice
@@ -20,10 +19,7 @@ def _refusal(choice: Choice) -> str | None:
         return choice.error
     if not choice.model:
         return "Pick or type a model in the sidebar first."
-    limits = session.classroom_limits()
-    price_known = usage_cost(choice.model, 0, 0) is not None if limits.max_spend_usd else True
-    return limits.refusal(choice.endpoint, choice.model, session.requests_sent(),
-                          session.spent_usd(), price_known)
+    return session.admit(choice.endpoint, choice.model)
 
 
 def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
@@ -35,8 +31,7 @@ def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
         return
     turn = ChatTurn.start(choice.provider, choice.model, choice.options, history,
                           system_prompt, on_spend=session.add_spend)
-    if choice.endpoint.key_from_deployment:
-        session.count_request()
+    session.count_request(choice.endpoint, choice.model)
     st.session_state[ACTIVE] = turn
     stop = st.empty()
     # Any click reruns the page, which interrupts this run: the finally below keeps the text.

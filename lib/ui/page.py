@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.lessons import BY_SLUG, Lesson
+from lib.ui import session
 
 
 def lesson_header(slug: str) -> Lesson:
@@ -15,4 +16,5 @@ def lesson_header(slug: str) -> Lesson:
     )
     st.title(f"{lesson.icon} {lesson.title}")
     st.caption(lesson.summary)
+    session.note_visit()
     return lesson

@@ -36,7 +36,8 @@ def _key_and_url_inputs(endpoint: Endpoint) -> None:
     if endpoint.needs_key and not endpoint.key_from_deployment:
         value = st.text_input(
             f"{endpoint.label} API key", type="password", key=session.KEY_INPUT + endpoint.id,
-            help="Kept in this browser session only: never saved, logged or shown.",
+            help="Held in the app's memory for this browser session only, and sent only to "
+                 f"{endpoint.label}: never saved, logged or shown. Gone when the session ends.",
         )
         if not value and endpoint.signup_url:
             st.caption(f"Get a key at {endpoint.signup_url}, or set `{endpoint.key_env}`.")
@@ -53,7 +54,7 @@ def _model_input(endpoint: Endpoint, provider: ChatProvider | None) -> str:
         return st.selectbox("Model", endpoint.suggested_models, key="lab_model_builtin")
     listed = available_models(provider) if provider and endpoint.configured else None
     models = listed.models if listed and listed.models else endpoint.suggested_models
-    models = session.classroom_limits().models_for(endpoint, tuple(models))
+    models = session.policy().models_for(endpoint, tuple(models))
     if listed and listed.error:
         st.caption(f"Could not list models: {listed.error}")
     options = [*models, OTHER_MODEL]

@@ -7,13 +7,16 @@ so one student's typed key never reaches another's session.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from decimal import Decimal
 from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lib.deployment import ClassroomLimits
+from lib.cost.pricing import usage_cost
+from lib.deployment import LEDGER, DeploymentPolicy, SessionUsage
 from lib.config import Endpoint, resolve_endpoints
 from lib.inspector import Inspector
 from lib.chat.providers import ChatProvider, connect
@@ -52,10 +55,6 @@ def endpoints() -> list[Endpoint]:
     return resolve_endpoints(read_secrets(), os.environ, typed_settings())
 
 
-def classroom_limits() -> ClassroomLimits:
-    return ClassroomLimits.from_settings(read_secrets(), os.environ)
-
-
 def inspector() -> Inspector:
     if "lab_inspector" not in st.session_state:
         st.session_state["lab_inspector"] = Inspector()
@@ -79,21 +78,42 @@ def provider_for(endpoint: Endpoint) -> ChatProvider:
     return client
 
 
-def count_request() -> int:
-    """Note one more request sent on this session; returns how many were sent before."""
-    sent = st.session_state.get("lab_requests_sent", 0)
-    st.session_state["lab_requests_sent"] = sent + 1
-    return sent
+def policy() -> DeploymentPolicy:
+    return DeploymentPolicy.from_settings(read_secrets(), os.environ)
 
 
-def requests_sent() -> int:
-    return st.session_state.get("lab_requests_sent", 0)
+def usage() -> SessionUsage:
+    """What this browser session has used of the deployment's keys (a courtesy cap: a new
+    session starts again at zero; the process-wide LEDGER does not)."""
+    return st.session_state.get("lab_usage", SessionUsage())
 
 
-def spent_usd() -> Decimal:
-    """Dollars this session has spent on the deployment's keys."""
-    return st.session_state.get("lab_spent_usd", Decimal(0))
+def admit(endpoint: Endpoint, model: str) -> str | None:
+    """Why a request to ``model`` on ``endpoint`` may not be sent, or None: the deployment
+    policy, for every page that sends requests."""
+    rules = policy()
+    price_known = usage_cost(model, 0, 0) is not None if rules.caps_spending else True
+    return rules.refusal(endpoint, model, usage(), LEDGER.spent_usd, price_known)
+
+
+def count_request(endpoint: Endpoint, model: str) -> None:
+    """One more request sent; counted only when it goes out on a deployment's key."""
+    if DeploymentPolicy.guards(endpoint):
+        now = usage()
+        st.session_state["lab_usage"] = replace(now, requests=now.requests + 1)
+        LEDGER.count_request(model)
 
 
 def add_spend(amount: Decimal) -> None:
-    st.session_state["lab_spent_usd"] = spent_usd() + amount
+    """Money spent on a deployment's key: this session's courtesy cap and the process's
+    budget. (ChatTurn calls it only for deployment keys.)"""
+    now = usage()
+    st.session_state["lab_usage"] = replace(now, spent_usd=now.spent_usd + amount)
+    LEDGER.add_spend(amount)
+
+
+def note_visit() -> None:
+    """Tell the operator's view that this session is active."""
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        LEDGER.seen(ctx.session_id)

@@ -38,6 +38,9 @@ SCENARIOS = (
     "slow",  # a reply whose deltas arrive `slow_delay` seconds apart
 )
 
+# Real, priced model ids that behave like a scenario, so costs and budgets can be tested.
+PRICED_ALIASES = {"gpt-4o-mini": "ok"}
+
 OK_PIECES = ("Hello", " from", " the", " fault", " server.")
 SLOW_PIECES = ("Streaming", " one", " word", " at", " a", " time", " from", " the", " fault", " server.")
 CUT_PIECES = ("The ", "answer ", "is ")
@@ -218,7 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._record(body=None)
         if self.path.rstrip("/") == "/v1/models":
-            models = [{"id": name, "object": "model", "created": 0, "owned_by": "fault-server"} for name in SCENARIOS]
+            models = [{"id": name, "object": "model", "created": 0, "owned_by": "fault-server"} for name in (*SCENARIOS, *PRICED_ALIASES)]
             self._send_json(200, {"object": "list", "data": models})
         else:
             self._send_json(404, _error_body(f"Unknown path {self.path}", "invalid_request_error", None))
@@ -238,6 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, _error_body("Request body must be an object.", "invalid_request_error", None))
             return
         model = str(body.get("model"))
+        model = PRICED_ALIASES.get(model, model)
         scenario = getattr(self, f"_scenario_{model}", None)
         if model not in SCENARIOS or scenario is None:
             message = f"The model `{model}` does not exist. Try one of: {', '.join(SCENARIOS)}."

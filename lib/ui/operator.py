@@ -1,0 +1,41 @@
+"""The operator's view of a shared deployment: budget, requests per model, sessions.
+
+Shown only when the deployment sets LAB_ADMIN_PASSWORD, and its figures only after that
+password is typed. It reads the process-wide ledger; nothing here changes it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.deployment import LEDGER
+from lib.ui import session
+
+
+def operator_panel() -> None:
+    rules = session.policy()
+    if not rules.admin_password:
+        return
+    with st.expander("Operator"):
+        password = st.text_input("Operator password", type="password", key="lab_operator_pw")
+        if not password:
+            return
+        if not rules.admits_admin(password):
+            st.error("That is not the operator password.")
+            return
+        figures = LEDGER.snapshot()
+        budget = rules.max_spend_total
+        cols = st.columns(3)
+        cols[0].metric("Spent on the deployment's keys", f"${figures['spent_usd']:.4f}")
+        cols[1].metric("Budget (LAB_MAX_SPEND_USD_TOTAL)",
+                       f"${budget}" if budget is not None else "no limit")
+        cols[2].metric("Active sessions (last 10 min)", figures["active_sessions"])
+        if budget:
+            st.progress(min(1.0, float(figures["spent_usd"] / budget)))
+        requests = figures["requests_by_model"]
+        if requests:
+            st.dataframe([{"Model": m, "Requests": n} for m, n in requests.items()],
+                         hide_index=True)
+        else:
+            st.caption("No requests on the deployment's keys yet.")
+        st.caption("Since the app process started; a restart (or Cloud waking the app) resets them.")
