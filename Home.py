@@ -48,7 +48,7 @@ st.write(
     "The built-in model runs on llama.cpp's own OpenAI-compatible server, so the lecture's "
     "notebook code works against it unchanged. In a terminal, in this project's folder:"
 )
-st.code("uv run python -m lib.serve --port 8080", language="bash")
+st.code(".venv/bin/python -m lib.serve --port 8080", language="bash")
 st.write("It prints the base URL and an API key. Then, in Python:")
 st.code(
     """from openai import OpenAI

@@ -67,6 +67,11 @@ class Endpoint:
         return "local server, if running"
 
     @property
+    def serves_only_its_own_models(self) -> bool:
+        """No point typing another model id: the built-in server has just its own."""
+        return self.kind == "builtin"
+
+    @property
     def bills_usage(self) -> bool:
         """Requests cost money: a keyed API, not the built-in model or a keyless local server."""
         return self.kind != "builtin" and bool(self.api_key)

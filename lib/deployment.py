@@ -51,12 +51,20 @@ def _parse(raw: Any, name: str, parse, problems: list[str]) -> Any:
     return value
 
 
-@dataclass(frozen=True)
 class SessionUsage:
-    """What one browser session has used of the deployment's keys."""
+    """What one browser session has used of the deployment's keys (a courtesy cap: a new
+    session starts again at zero; the process's LEDGER does not). Thread-safe: the turn that
+    records into it may be settled by another script run's thread."""
 
-    requests: int = 0
-    spent_usd: Decimal = Decimal(0)
+    def __init__(self, requests: int = 0, spent_usd: Decimal = Decimal(0)) -> None:
+        self._lock = threading.Lock()
+        self.requests = requests
+        self.spent_usd = spent_usd
+
+    def record(self, cost: Decimal) -> None:
+        with self._lock:
+            self.requests += 1
+            self.spent_usd += cost
 
 
 class Ledger:
@@ -72,13 +80,11 @@ class Ledger:
         self.requests_by_model: Counter[str] = Counter()
         self._last_seen: dict[str, float] = {}
 
-    def count_request(self, model: str) -> None:
+    def record(self, model: str, cost: Decimal) -> None:
+        """One request on a deployment key reached the provider, and what it cost."""
         with self._lock:
             self.requests_by_model[model] += 1
-
-    def add_spend(self, amount: Decimal) -> None:
-        with self._lock:
-            self.spent_usd += amount
+            self.spent_usd += cost
 
     def seen(self, session_id: str, now: float | None = None) -> None:
         """Note that a browser session was active (for the operator's view)."""
@@ -100,6 +106,20 @@ class Ledger:
 
 
 LEDGER = Ledger()
+
+
+@dataclass
+class KeyAccount:
+    """Where the requests of one session on the deployment's keys are recorded: that
+    session's courtesy caps and the process's ledger. Plain Python, safe from any thread."""
+
+    session: SessionUsage
+    ledger: Ledger = LEDGER
+
+    def record(self, model: str, cost: Decimal | None) -> None:
+        cost = cost or Decimal(0)  # an unpriced model counts as a request, not as spend
+        self.session.record(cost)
+        self.ledger.record(model, cost)
 
 
 @dataclass(frozen=True)

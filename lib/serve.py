@@ -20,6 +20,8 @@ import secrets
 import sys
 import threading
 
+from pydantic import ValidationError
+
 from lib.models.engine_host import start_server
 from lib.models.settings import EngineSettings, EngineSettingsError, cpu_quota
 from lib.models.shipped import SHIPPED_MODELS, SMOLLM2, ModelNotInstalled
@@ -49,7 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--model", default=SMOLLM2.id, choices=sorted(SHIPPED_MODELS))
     parser.add_argument("--api-key", default=os.environ.get(KEY_ENV),
-                        help=f"the key clients must send (default: ${KEY_ENV}, else a random one)")
+                        help=f"the key clients must send (default: ${KEY_ENV}, else a random "
+                             "one; prefer the variable: a command line is visible to others)")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads (default: every CPU this process may use)")
     return parser.parse_args(argv)
@@ -61,14 +64,20 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = EngineSettings.from_environ()
         # Alone on the machine, it may use every CPU (the app keeps one for Streamlit).
-        settings = settings.model_copy(update={"threads": args.threads or cpu_quota()})
+        settings = EngineSettings(**{**settings.model_dump(),
+                                     "threads": args.threads or cpu_quota()})
         _server, info = start_server(SHIPPED_MODELS[args.model], settings, api_key,
                                      host=args.host, port=args.port)
     except (ModelNotInstalled, EngineSettingsError) as exc:
         sys.exit(f"error: {exc}")
+    except ValidationError as exc:
+        sys.exit(f"error: --threads {args.threads}: {exc.errors()[0]['msg'].lower()}")
     except Exception as exc:  # most often: the port is taken
         sys.exit(f"error: could not serve on {args.host}:{args.port} (is the port in use?): {exc}")
     print(usage_text(args.model, info["base_url"], api_key), flush=True)
+    if args.host not in ("127.0.0.1", "localhost"):
+        print(f"\nListening on {args.host}: other machines reach it at this machine's address, "
+              "with the key above.", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -4,7 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-requirements.txt}
-uv=$(command -v uv || echo .cache/uv/bin/uv)
+# The uv that uv.lock pins (in .venv after `make test`) formats the same way everywhere.
+uv=${UV:-}
+for candidate in .venv/bin/uv "$(command -v uv || true)" .cache/uv/bin/uv; do
+  [ -n "$uv" ] && break
+  [ -n "$candidate" ] && [ -x "$candidate" ] && uv=$candidate
+done
 {
   echo "# Install with:  pip install --no-deps -r requirements.txt"
   echo "# (--no-deps: a plain install would still pull llama-cpp-python, a source build, through"

@@ -8,14 +8,18 @@ mode=${1:-app}
 
 uv=$(command -v uv || true)
 if [ -z "$uv" ]; then
-  # uv comes from PyPI into a private folder: nothing outside the project changes.
-  [ -x .cache/uv/bin/uv ] || { python3 -m venv .cache/uv && .cache/uv/bin/pip install -q uv; }
+  # uv from PyPI, the version uv.lock pins, checked against its hash; standard library only
+  # (a stock Debian python3 has neither pip nor venv). Nothing outside the project changes.
+  [ -x .cache/uv/bin/uv ] || python3 scripts/bootstrap_uv.py
   uv=.cache/uv/bin/uv
 fi
 export UV_PROJECT_ENVIRONMENT=${LAB_VENV:-.venv}
-args=(--frozen --no-build)
-[ "$mode" = dev ] || args+=(--no-dev)
-"$uv" sync "${args[@]}"
+if [ "$mode" = dev ]; then
+  "$uv" sync --frozen --no-build --group dev
+else
+  # --inexact: running the app never removes the test tools a `make test` installed
+  "$uv" sync --frozen --no-build --inexact
+fi
 
 if [ "$mode" = dev ] && [ ! -x /usr/bin/chromium ]; then
   # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).

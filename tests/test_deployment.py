@@ -67,8 +67,7 @@ def test_the_ledger_adds_up_under_concurrent_sessions():
 
     def session(n: int) -> None:
         for _ in range(200):
-            ledger.count_request(f"model-{n % 3}")
-            ledger.add_spend(Decimal("0.001"))
+            ledger.record(f"model-{n % 3}", Decimal("0.001"))
             ledger.seen(f"session-{n}")
 
     threads = [threading.Thread(target=session, args=(n,)) for n in range(30)]
@@ -129,3 +128,19 @@ def test_the_operator_password_is_checked_exactly():
     assert not policy.admits_admin("s3cret-p")
     assert not DeploymentPolicy.from_settings({}, {}).admits_admin("")
     assert "s3cret-pw" not in repr(policy)
+
+
+def test_a_key_account_records_into_the_session_and_the_ledger_from_many_threads():
+    from lib.deployment import KeyAccount
+
+    usage, ledger = SessionUsage(), Ledger()
+    account = KeyAccount(usage, ledger)
+    threads = [threading.Thread(target=lambda: [account.record("m", Decimal("0.01")) for _ in range(100)])
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    account.record("unpriced", None)  # counted as a request, not as spend
+    assert usage.requests == 801 and usage.spent_usd == Decimal("8.00")
+    assert ledger.snapshot()["requests_by_model"] == {"m": 800, "unpriced": 1}

@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.servers.fault_server import SCENARIOS
+from tests.servers.fault_server import PRICED_ALIASES, SCENARIOS
 from tests.servers.processes import free_port
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
@@ -37,8 +37,8 @@ def collect(chunks) -> tuple[str, list]:
     return text, chunks
 
 
-def test_models_lists_every_scenario(client):
-    assert [model.id for model in client.models.list()] == list(SCENARIOS)
+def test_models_lists_every_scenario_and_priced_alias(client):
+    assert [model.id for model in client.models.list()] == [*SCENARIOS, *PRICED_ALIASES]
 
 
 def test_ok_streams_the_reply_in_several_deltas(client):
@@ -170,7 +170,7 @@ def test_runs_as_a_module():
     try:
         assert f"http://127.0.0.1:{port}/v1" in process.stdout.readline()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as response:
-            assert [model["id"] for model in json.load(response)["data"]] == list(SCENARIOS)
+            assert [model["id"] for model in json.load(response)["data"]] == [*SCENARIOS, *PRICED_ALIASES]
     finally:
         process.terminate()
         process.wait(timeout=10)

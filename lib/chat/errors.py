@@ -10,6 +10,10 @@ import openai
 from lib.inspector import Redactor
 
 
+class PromptTooLong(ValueError):
+    """The newest message alone does not fit the context window beside max_tokens."""
+
+
 @dataclass(frozen=True)
 class ProviderError:
     """What went wrong, in words for the screen. Never carries a secret."""
@@ -89,11 +93,8 @@ def describe_error(
         return ProviderError(
             "The provider reported an error mid-stream.", redact(_server_message(exc))
         )
-    if isinstance(exc, ValueError) and "context window" in str(exc):
-        return ProviderError(
-            "Too long for the model's context window.",
-            f"{redact(str(exc))}. Shorten the message or lower max_tokens.",
-        )
+    if isinstance(exc, PromptTooLong):
+        return ProviderError("Too long for the model's context window.", str(exc))
     if isinstance(exc, httpx.HTTPError):
         return ProviderError("The connection broke.", redact(str(exc)) or type(exc).__name__)
     return ProviderError("Something went wrong.", redact(f"{type(exc).__name__}: {exc}"))

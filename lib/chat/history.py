@@ -42,23 +42,30 @@ class ContextWindow:
     count: Callable[[list[Message]], int]  # tokens of the templated prompt for these messages
 
 
-def fit_to_window(
-    messages: list[Message], window: ContextWindow, answer_tokens: int
-) -> tuple[list[Message], int]:
+@dataclass(frozen=True)
+class Fitted:
+    messages: list[Message]
+    dropped: int  # how many of the oldest messages were left out
+    prompt_tokens: int  # of what is left
+    fits: bool  # False: even the newest message alone leaves no room for the answer
+
+
+def fit_to_window(messages: list[Message], window: ContextWindow, answer_tokens: int) -> Fitted:
     """Drop the oldest messages (never the system prompt or the newest message) until the
-    prompt leaves ``answer_tokens`` free in the window. Returns the messages kept and how
-    many went."""
+    prompt leaves ``answer_tokens`` free in the window."""
     kept = list(messages)
     first = 1 if kept and kept[0]["role"] == "system" else 0
     budget = window.tokens - answer_tokens
     dropped = 0
-    while len(kept) - first > 1 and window.count(kept) > budget:
+    tokens = window.count(kept)
+    while len(kept) - first > 1 and tokens > budget:
         del kept[first]
         dropped += 1
-    if dropped and kept[first]["role"] == "assistant":
-        del kept[first]  # a conversation starts with the user: strict templates insist
-        dropped += 1
-    return kept, dropped
+        if kept[first]["role"] == "assistant" and len(kept) - first > 1:
+            del kept[first]  # a conversation starts with the user: strict templates insist
+            dropped += 1
+        tokens = window.count(kept)
+    return Fitted(kept, dropped, tokens, tokens <= budget)
 
 
 def mark_unsent(message: Message, reason: str) -> None:

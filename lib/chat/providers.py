@@ -14,14 +14,21 @@ from typing import Any
 import httpx
 import openai
 
+from lib.chat.errors import PromptTooLong
 from lib.chat.history import ContextWindow, Messages, fit_to_window
 from lib.chat.sampling import SamplingOptions, chat_request_body
 from lib.chat.streaming import ChatStream
 from lib.config import Endpoint
 from lib.inspector import Inspector
-from lib.models.engine import local_server
+from lib.models.engine import local_server, running_server
 
 APP_TITLE = "Hosted LLM Lab"
+
+
+def starts_on_first_use(endpoint: Endpoint) -> bool:
+    """Reaching this endpoint will first start a local server (about a second): worth a
+    visible indicator."""
+    return endpoint.kind == "builtin" and running_server(endpoint.suggested_models[0]) is None
 
 
 def connect(endpoint: Endpoint) -> tuple[Endpoint, ContextWindow | None]:
@@ -82,19 +89,30 @@ class ChatProvider:
         return self.client.chat.completions.create(**standard, extra_body=extras or None)
 
     def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
-        """Stream an answer. When the context window is known, the oldest messages that
-        would not fit beside ``max_tokens`` are left out first, and the stream says so."""
-        dropped = 0
+        """Stream an answer (nothing is sent until the stream is iterated). When the context
+        window is known, the oldest messages that would not fit beside ``max_tokens`` are
+        left out first, and the stream says so."""
+        notice = None
         if self.context_window is not None:
-            messages, dropped = fit_to_window(messages, self.context_window, options.max_tokens)
+            try:
+                fitted = fit_to_window(messages, self.context_window, options.max_tokens)
+            except Exception:  # the engine could not count: send as is, it refuses if too long
+                fitted = None
+            if fitted is not None and not fitted.fits:
+                return ChatStream(_raiser(PromptTooLong(
+                    f"The newest message needs {fitted.prompt_tokens:,} tokens and the answer "
+                    f"{options.max_tokens:,} more, but the model reads at most "
+                    f"{self.context_window.tokens:,}. Shorten the message or lower max_tokens."
+                )), self.where)
+            if fitted is not None and fitted.dropped:
+                messages = fitted.messages
+                notice = (f"The {fitted.dropped} oldest message(s) were left out so the "
+                          f"conversation fits the model's {self.context_window.tokens:,}-token "
+                          "context window.")
         prompt_text = "\n".join(m.get("content", "") for m in messages)
         stream = ChatStream(lambda: self._send(messages, model, options, stream=True),
                             self.where, prompt_text=prompt_text, redact=self.inspector.redact)
-        if dropped:
-            stream.notice = (
-                f"The {dropped} oldest message(s) were left out so the conversation fits the "
-                f"model's {self.context_window.tokens:,}-token context window."
-            )
+        stream.notice = notice
         return stream
 
     def complete(self, messages: Messages, model: str, options: SamplingOptions):
@@ -112,6 +130,12 @@ class ChatProvider:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _raiser(exc: Exception):
+    def request():
+        raise exc
+    return request
 
 
 def make_provider(endpoint: Endpoint, inspector: Inspector) -> ChatProvider:

@@ -1,18 +1,19 @@
 """One streaming interface for every provider: text deltas, then metrics.
 
 ``ChatStream`` wraps the chunk iterator of any provider (the openai SDK's
-``ChatCompletionChunk`` objects; the in-process model yields the same type) and
+``ChatCompletionChunk`` objects, from a hosted API or the built-in model's server) and
 
 - yields the text deltas as they arrive (so ``st.write_stream(stream)`` just works);
 - measures time to first token, tokens per second and total time;
 - takes prompt and completion tokens from the provider's usage chunk when it sends one
-  (``stream_options.include_usage``), otherwise counts them locally and says so;
+  (``stream_options.include_usage``), otherwise estimates them and says so;
 - never raises while iterating: on a failure it stops, keeps the partial text in
   ``.text`` and puts a readable ``ProviderError`` in ``.error``.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -30,15 +31,12 @@ class StreamMetrics:
     completion_tokens: int
     prompt_tokens: int | None
     tokens_per_s: float | None
-    usage_source: str  # "provider", "local model" or "estimate"
+    usage_source: str  # "provider" or "estimate"
     finish_reason: str | None
 
     @property
     def usage_is_estimate(self) -> bool:
         return self.usage_source == "estimate"
-
-
-TokenCounter = Callable[[str], int]
 
 
 def estimate_tokens(text: str) -> int:
@@ -60,15 +58,11 @@ class ChatStream:
         where: str,
         *,
         prompt_text: str = "",
-        count_tokens: TokenCounter | None = None,
-        usage_source_when_counted: str = "estimate",
         redact: Callable[[str], str] | None = None,
     ) -> None:
         self._chunks = chunks
         self._where = where
         self._prompt_text = prompt_text
-        self._count = count_tokens or estimate_tokens
-        self._counted_source = usage_source_when_counted
         self._redact = redact
         self._parts: list[str] = []
         self._started = time.perf_counter()
@@ -79,9 +73,10 @@ class ChatStream:
         self.metrics: StreamMetrics | None = None
         self.done = False
         self.notice: str | None = None  # something the provider changed, for the screen
-        self.accepted = False  # the provider answered 200 and began the stream: billable
+        self.sent = False  # the request went out (the provider may bill it from here)
+        self.accepted = False  # the provider answered 200 and began the stream
         self._stopped = False
-        self._finish_lock = threading.Lock()  # close() may race the reading thread's end
+        self._finish_lock = threading.RLock()  # close() may race the reading thread's end
         self._source: Iterable[ChatCompletionChunk] | None = None
 
     @property
@@ -93,12 +88,17 @@ class ChatStream:
             return
         self._started = time.perf_counter()
         try:
+            self.sent = not self._stopped
+            if self._stopped:  # stopped before it was sent: nothing goes out
+                return
             chunks = self._chunks() if callable(self._chunks) else self._chunks
             self._source = chunks
             self.accepted = True
+            if self._stopped:  # stopped while the request waited for its answer
+                _abort(chunks)
+                return
             for chunk in chunks:
-                if self._stopped:  # closed while the request was still being answered
-                    getattr(chunks, "close", lambda: None)()
+                if self._stopped:
                     break
                 delta = self._take(chunk)
                 if delta:
@@ -108,6 +108,7 @@ class ChatStream:
         except GeneratorExit:
             self._stopped = True
             self.error = self.error or STOPPED
+            _abort(self._source)
             raise
         except Exception as exc:  # every failure becomes a message; partial text is kept
             if not self._stopped:  # closing from outside reads as a broken connection
@@ -116,16 +117,23 @@ class ChatStream:
             self._finish()
 
     def close(self) -> None:
-        """Stop where it is (the user pressed Stop): keep the text, close the connection,
-        and count what arrived. Nothing happens if the stream had already finished."""
-        if self.done:
-            return
-        self._stopped = True  # first: the reading thread may see the connection drop next
-        self.error = STOPPED
-        close_source = getattr(self._source, "close", None)
-        if close_source:
-            close_source()
+        """Stop where it is (the user pressed Stop): keep the text, end the HTTP exchange
+        (the server stops generating), and count what arrived. Safe from another thread
+        while the reader is blocked; nothing happens if the stream had already finished."""
+        with self._finish_lock:
+            if self.done:  # finished (or finishing) on its own: its outcome stands
+                return
+            self._stopped = True  # first: the reading thread may see the connection drop next
+            self.error = STOPPED
+        _abort(self._source)  # None yet: the reader aborts it as soon as it arrives
         self._finish()
+
+    @property
+    def billable(self) -> bool:
+        """The provider may bill this request: it began answering, or it was sent and then
+        stopped before the answer came (a refusal — 401, 429, 5xx, nothing listening — is
+        not billed)."""
+        return self.accepted or (self.sent and self._stopped)
 
     def _take(self, chunk: ChatCompletionChunk) -> str:
         usage = chunk.usage
@@ -148,10 +156,13 @@ class ChatStream:
         return text
 
     def _finish(self) -> None:
-        with self._finish_lock:
+        with self._finish_lock:  # metrics are set before anyone sees done
             if self.done:
                 return
+            self._set_metrics()
             self.done = True
+
+    def _set_metrics(self) -> None:
         end = time.perf_counter()
         if self.usage and self.usage["completion_tokens"]:
             completion = self.usage["completion_tokens"]
@@ -159,9 +170,9 @@ class ChatStream:
             source = "provider"
         else:
             text = self.text
-            completion = self._count(text) if text else 0
-            prompt = self._count(self._prompt_text) if self._prompt_text else None
-            source = self._counted_source
+            completion = estimate_tokens(text) if text else 0
+            prompt = estimate_tokens(self._prompt_text) if self._prompt_text else None
+            source = "estimate"
         ttft = self._first_token_at - self._started if self._first_token_at else None
         gen_time = end - self._first_token_at if self._first_token_at else None
         tps = (completion - 1) / gen_time if gen_time and completion > 1 else None
@@ -174,6 +185,26 @@ class ChatStream:
             usage_source=source,
             finish_reason=self.finish_reason,
         )
+
+
+def _abort(source: object) -> None:
+    """End a streaming HTTP response now, even while another thread is blocked reading it:
+    shut its socket down (a plain close would wait for the next chunk), then close it.
+    The server sees the connection go and stops generating."""
+    response = getattr(source, "response", None)
+    if response is None:
+        return
+    network_stream = response.extensions.get("network_stream")
+    sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+    try:
+        source.close()
+    except Exception:  # closing a response another thread is reading may complain
+        pass
 
 
 def coalesce(deltas: Iterable[str], interval_s: float = 0.05) -> Iterator[str]:

@@ -12,9 +12,9 @@ partial answer survives a provider failure, Stop, and a rerun mid-stream.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from lib.chat.history import Message, to_api_messages
 from lib.chat.providers import ChatProvider
@@ -22,7 +22,12 @@ from lib.chat.sampling import SamplingOptions
 from lib.chat.streaming import ChatStream
 from lib.cost.pricing import usage_cost
 
-SpendCounter = Callable[[Decimal], None]
+
+
+class Account(Protocol):
+    """Where requests on a deployment's key are recorded (lib/deployment.KeyAccount)."""
+
+    def record(self, model: str, cost: Decimal | None) -> None: ...
 
 
 @dataclass
@@ -33,7 +38,7 @@ class ChatTurn:
     model: str
     stream: ChatStream
     reply: Message
-    on_spend: SpendCounter | None = None  # told the cost of answers on a deployment's key
+    account: Account | None = None  # records requests on a deployment's key
     cost: Decimal | None = None
     settled: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -41,14 +46,14 @@ class ChatTurn:
     @classmethod
     def start(cls, provider: ChatProvider, model: str, options: SamplingOptions,
               history: list[Message], system_prompt: str = "",
-              on_spend: SpendCounter | None = None) -> ChatTurn:
+              account: Account | None = None) -> ChatTurn:
         """Prepare the request for the conversation and add the (empty) answer to it.
 
         Nothing is sent until ``turn.stream`` is iterated."""
         stream = provider.stream_chat(to_api_messages(history, system_prompt), model, options)
         reply: Message = {"role": "assistant", "content": ""}
         history.append(reply)
-        return cls(provider, model, stream, reply, on_spend)
+        return cls(provider, model, stream, reply, account)
 
     def settle(self) -> Decimal | None:
         """End the turn where it is: close the stream if it is still open, keep its text
@@ -57,23 +62,26 @@ class ChatTurn:
         with self._lock:
             if self.settled:
                 return self.cost
-            self.stream.close()  # a no-op when it had finished
-            self.reply["content"] = self.stream.text
-            if self.stream.error:
-                self.reply["error"] = str(self.stream.error)
-            self.cost = request_cost(self.provider, self.model, self.stream)
-            if self.cost and self.on_spend and self.provider.endpoint.key_from_deployment:
-                self.on_spend(self.cost)
-            self.settled = True
+            try:
+                self.stream.close()  # a no-op when it had finished
+                self.reply["content"] = self.stream.text
+                if self.stream.error:
+                    self.reply["error"] = str(self.stream.error)
+                self.cost = request_cost(self.provider, self.model, self.stream)
+                if (self.account is not None and self.stream.billable
+                        and self.provider.endpoint.key_from_deployment):
+                    self.account.record(self.model, self.cost)
+            finally:
+                self.settled = True  # whatever happened, never counted twice
             return self.cost
 
 
 def request_cost(provider: ChatProvider, model: str, stream: ChatStream) -> Decimal | None:
     """What the request cost. Free on the built-in model and keyless servers, and when the
-    provider refused it (401, 429, 5xx, nothing listening): no stream, no bill. A stream
-    that began is billed even if it was stopped or cut, on estimated tokens if the
-    provider's usage never came. None when no price is known."""
-    if not provider.endpoint.bills_usage or not stream.accepted:
+    provider refused it (401, 429, 5xx, nothing listening). A request that was sent is
+    billed even if it was stopped or cut, on estimated tokens if the provider's usage never
+    came (stopped before the first token: the prompt alone). None when no price is known."""
+    if not provider.endpoint.bills_usage or not stream.billable:
         return Decimal(0)
     metrics = stream.metrics
     return usage_cost(model, metrics.prompt_tokens or 0, metrics.completion_tokens)

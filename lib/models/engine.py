@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
+import re
 import secrets
 import selectors
+import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,13 +74,15 @@ class LocalServer:
         return len(self.post("/tokenize", {"content": prompt, "add_special": False})["tokens"])
 
     def stop(self) -> None:
-        if self.alive:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        _kill(self.process)
 
 
 _servers: dict[str, LocalServer] = {}
+_failures: dict[str, tuple[float, EngineError]] = {}  # model id -> (when, why) of a failed start
 _lock = threading.Lock()
+RETRY_AFTER_FAILURE_S = 30.0  # a broken engine is not restarted by every rerun of every session
+# Settings and secrets stay with the app: the engine needs none of them.
+PRIVATE_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|^OPENAI_|^OPENROUTER_|^LAB_")
 
 
 def running_server(model_id: str = SMOLLM2.id) -> LocalServer | None:
@@ -95,9 +101,18 @@ def local_server(model_id: str = SMOLLM2.id) -> LocalServer:
         return server
     with _lock:  # two sessions arriving together must not start it twice
         server = running_server(model_id)
-        if server is None:
+        if server is not None:
+            return server
+        failed = _failures.get(model_id)
+        if failed and time.monotonic() - failed[0] < RETRY_AFTER_FAILURE_S:
+            raise failed[1]
+        try:
             server = _start(SHIPPED_MODELS[model_id], EngineSettings.from_environ())
-            _servers[model_id] = server
+        except EngineError as exc:
+            _failures[model_id] = (time.monotonic(), exc)
+            raise
+        _failures.pop(model_id, None)
+        _servers[model_id] = server
         return server
 
 
@@ -107,18 +122,23 @@ def _start(model: ShippedModel, settings: EngineSettings) -> LocalServer:
     process = subprocess.Popen(
         [sys.executable, "-m", "lib.models.engine_host"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO_ROOT, text=True,
+        env={name: value for name, value in os.environ.items() if not PRIVATE_ENV.search(name)},
         # stderr is inherited: the engine logs errors only, and they belong in the app's log
     )
     request = {"model": model.id, "api_key": api_key, "settings": settings.model_dump()}
-    process.stdin.write(json.dumps(request) + "\n")
-    process.stdin.flush()
-    line = _read_line(process, START_TIMEOUT_S)
     try:
-        info = json.loads(line) if line else {"error": "it exited without a word"}
+        process.stdin.write(json.dumps(request) + "\n")
+        process.stdin.flush()
+        line = _read_line(process, START_TIMEOUT_S)
+    except (OSError, EngineError) as exc:
+        _kill(process)
+        raise EngineError(f"The local llama.cpp server for {model.label} did not start: {exc}")
+    try:
+        info = json.loads(line) if line else {"error": _exit_reason(process)}
     except json.JSONDecodeError:
         info = {"error": f"unexpected output {line[:200]!r}"}
     if "error" in info:
-        process.kill()
+        _kill(process)
         raise EngineError(f"The local llama.cpp server for {model.label} did not start: "
                           f"{info['error']}")
     return LocalServer(model=model, api_key=api_key, settings=settings, process=process, **info)
@@ -128,9 +148,23 @@ def _read_line(process: subprocess.Popen, timeout_s: float) -> str:
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         if not selector.select(timeout_s):
-            process.kill()
-            raise EngineError(f"The local llama.cpp server did not start within {timeout_s:.0f} s.")
+            raise EngineError(f"it gave no sign of life within {timeout_s:.0f} s")
     return process.stdout.readline()
+
+
+def _exit_reason(process: subprocess.Popen) -> str:
+    code = process.wait(timeout=10)
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = " (this CPU lacks an instruction the engine needs)" if name == "SIGILL" else ""
+        return f"it was killed by {name}{hint}"
+    return f"it exited with code {code}"
+
+
+def _kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
 
 
 @atexit.register

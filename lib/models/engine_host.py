@@ -81,6 +81,7 @@ def _serve_child() -> None:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         os._exit(1)
     print(json.dumps(info), flush=True)
+    os.dup2(2, 1)  # anything printed from now on goes to stderr: nobody reads our stdout
     sys.stdin.read()  # returns when the app closes our stdin: at its exit or death
     os._exit(0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -65,8 +66,10 @@ class EngineSettings(BaseModel):
             if not raw:
                 continue
             if field == "kv_cache_type":
+                if raw.lower() not in ("f16", "q8_0"):
+                    raise EngineSettingsError(f"{name}={raw!r}: use f16 or q8_0.")
                 values[field] = f"GGML_TYPE_{raw.upper()}"
-            elif raw.lstrip("-").isdigit():
+            elif re.fullmatch(r"-?[0-9]+", raw):
                 values[field] = int(raw)
             else:
                 raise EngineSettingsError(f"{name}={raw!r} is not a whole number.")

@@ -30,8 +30,7 @@ def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
         st.warning(refusal)
         return
     turn = ChatTurn.start(choice.provider, choice.model, choice.options, history,
-                          system_prompt, on_spend=session.add_spend)
-    session.count_request(choice.endpoint, choice.model)
+                          system_prompt, account=session.account())
     st.session_state[ACTIVE] = turn
     stop = st.empty()
     # Any click reruns the page, which interrupts this run: the finally below keeps the text.
@@ -59,6 +58,7 @@ def settle_interrupted_answer() -> None:
     Streamlit starts the new run at once, while the interrupted one is still blocked waiting
     for its next chunk; settling here lets this run already show the partial answer.
     """
-    turn = st.session_state.pop(ACTIVE, None)
+    turn = st.session_state.get(ACTIVE)
     if turn is not None:
         turn.settle()
+        st.session_state.pop(ACTIVE, None)

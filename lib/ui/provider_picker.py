@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lib.config import Endpoint, default_endpoint
-from lib.chat.providers import ChatProvider
+from lib.chat.providers import ChatProvider, starts_on_first_use
 from lib.chat.sampling import SamplingOptions, bounds
-from lib.models.engine import EngineError, running_server
+from lib.models.engine import EngineError
 from lib.models.settings import EngineSettingsError
 from lib.models.shipped import ModelNotInstalled
 from lib.models.catalog import available_models
@@ -50,14 +50,12 @@ def _key_and_url_inputs(endpoint: Endpoint) -> None:
 
 
 def _model_input(endpoint: Endpoint, provider: ChatProvider | None) -> str:
-    if endpoint.kind == "builtin":
-        return st.selectbox("Model", endpoint.suggested_models, key="lab_model_builtin")
     listed = available_models(provider) if provider and endpoint.configured else None
     models = listed.models if listed and listed.models else endpoint.suggested_models
     models = session.policy().models_for(endpoint, tuple(models))
     if listed and listed.error:
         st.caption(f"Could not list models: {listed.error}")
-    options = [*models, OTHER_MODEL]
+    options = [*models] if endpoint.serves_only_its_own_models else [*models, OTHER_MODEL]
     picked = st.selectbox("Model", options, key=f"lab_model_{endpoint.id}")
     if picked == OTHER_MODEL:
         return st.text_input("Model id", key=f"lab_model_text_{endpoint.id}").strip()
@@ -89,7 +87,7 @@ def _connect(endpoint: Endpoint) -> tuple[ChatProvider | None, str | None]:
     """This session's provider for the endpoint, or why there is none. The built-in model's
     server starts here the first time, with a visible indicator."""
     try:
-        if endpoint.kind != "builtin" or running_server(endpoint.suggested_models[0]):
+        if not starts_on_first_use(endpoint):
             return session.provider_for(endpoint), None
         with st.status("Starting the built-in model (first time only)…") as status:
             provider = session.provider_for(endpoint)

@@ -7,8 +7,6 @@ so one student's typed key never reaches another's session.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
-from decimal import Decimal
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +14,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib.cost.pricing import usage_cost
-from lib.deployment import LEDGER, DeploymentPolicy, SessionUsage
+from lib.deployment import LEDGER, DeploymentPolicy, KeyAccount, SessionUsage
 from lib.config import Endpoint, resolve_endpoints
 from lib.inspector import Inspector
 from lib.chat.providers import ChatProvider, connect
@@ -85,7 +83,13 @@ def policy() -> DeploymentPolicy:
 def usage() -> SessionUsage:
     """What this browser session has used of the deployment's keys (a courtesy cap: a new
     session starts again at zero; the process-wide LEDGER does not)."""
-    return st.session_state.get("lab_usage", SessionUsage())
+    return st.session_state.setdefault("lab_usage", SessionUsage())
+
+
+def account() -> KeyAccount:
+    """Where this session's requests on the deployment's keys are recorded. A plain object:
+    a turn settled from another script run's thread records into it without Streamlit."""
+    return KeyAccount(usage())
 
 
 def admit(endpoint: Endpoint, model: str) -> str | None:
@@ -94,22 +98,6 @@ def admit(endpoint: Endpoint, model: str) -> str | None:
     rules = policy()
     price_known = usage_cost(model, 0, 0) is not None if rules.caps_spending else True
     return rules.refusal(endpoint, model, usage(), LEDGER.spent_usd, price_known)
-
-
-def count_request(endpoint: Endpoint, model: str) -> None:
-    """One more request sent; counted only when it goes out on a deployment's key."""
-    if DeploymentPolicy.guards(endpoint):
-        now = usage()
-        st.session_state["lab_usage"] = replace(now, requests=now.requests + 1)
-        LEDGER.count_request(model)
-
-
-def add_spend(amount: Decimal) -> None:
-    """Money spent on a deployment's key: this session's courtesy cap and the process's
-    budget. (ChatTurn calls it only for deployment keys.)"""
-    now = usage()
-    st.session_state["lab_usage"] = replace(now, spent_usd=now.spent_usd + amount)
-    LEDGER.add_spend(amount)
 
 
 def note_visit() -> None:

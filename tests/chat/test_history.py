@@ -40,8 +40,9 @@ def test_fit_to_window_drops_oldest_first_but_keeps_system_and_newest():
         messages += [{"role": "user", "content": f"question {n} " * 5},
                      {"role": "assistant", "content": f"answer {n} " * 5}]
     messages.append({"role": "user", "content": "last one"})
-    kept, dropped = fit_to_window(messages, ContextWindow(60, words), answer_tokens=20)
-    assert words(kept) <= 40
+    fitted = fit_to_window(messages, ContextWindow(60, words), answer_tokens=20)
+    kept, dropped = fitted.messages, fitted.dropped
+    assert fitted.fits and fitted.prompt_tokens == words(kept) <= 40
     assert kept[0] == messages[0] and kept[-1] == messages[-1]
     assert kept[1]["role"] == "user"  # never starts with an orphaned answer
     assert dropped == len(messages) - len(kept) > 0
@@ -50,4 +51,12 @@ def test_fit_to_window_drops_oldest_first_but_keeps_system_and_newest():
 
 def test_fit_to_window_changes_nothing_that_fits():
     messages = [{"role": "user", "content": "hi"}]
-    assert fit_to_window(messages, ContextWindow(100, words), 10) == (messages, 0)
+    fitted = fit_to_window(messages, ContextWindow(100, words), 10)
+    assert (fitted.messages, fitted.dropped, fitted.fits) == (messages, 0, True)
+
+
+def test_a_newest_message_too_long_for_the_window_does_not_fit():
+    messages = [{"role": "user", "content": "old"}, {"role": "assistant", "content": "ok"},
+                {"role": "user", "content": "word " * 200}]
+    fitted = fit_to_window(messages, ContextWindow(100, words), 10)
+    assert not fitted.fits and fitted.messages == messages[-1:]

@@ -4,6 +4,7 @@ another thread, settle once, charge only what a provider accepted."""
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from lib.chat.providers import make_provider
 from lib.chat.sampling import SamplingOptions
 from lib.chat.turn import ChatTurn
 from lib.config import resolve_endpoints
+from lib.deployment import KeyAccount, Ledger, SessionUsage
 from lib.inspector import Inspector
 from tests.servers.processes import free_port
 
@@ -29,13 +31,26 @@ def provider_for(base_url: str, key_from: str = "environment"):
     return make_provider(endpoint, Inspector())
 
 
+class Recorded(KeyAccount):
+    """A real KeyAccount (own session usage and ledger) that also lists what it recorded."""
+
+    def __init__(self, spent: list[Decimal]) -> None:
+        super().__init__(SessionUsage(), Ledger())
+        self.spent = spent
+
+    def record(self, model, cost):
+        super().record(model, cost)
+        self.spent.append(cost)
+
+
 def priced_turn(provider, scenario: str, spent: list[Decimal]) -> ChatTurn:
-    """A turn asking the fault server for `scenario`, priced as PRICED_MODEL."""
+    """A turn asking the fault server for `scenario`, priced as PRICED_MODEL; every request
+    recorded on the deployment's key is appended to `spent` (its cost)."""
     history = [{"role": "user", "content": "Hello"}]
     stream = provider.stream_chat(history, scenario, SamplingOptions())
     reply = {"role": "assistant", "content": ""}
     history.append(reply)
-    return ChatTurn(provider, PRICED_MODEL, stream, reply, on_spend=spent.append)
+    return ChatTurn(provider, PRICED_MODEL, stream, reply, account=Recorded(spent))
 
 
 def test_stop_from_another_thread_keeps_the_partial_answer_and_counts_once(fault_server):
@@ -67,6 +82,32 @@ def test_stop_from_another_thread_keeps_the_partial_answer_and_counts_once(fault
     assert turn.reply["error"].startswith("Stopped.")
     assert len(spent) == 1 and spent[0] > 0  # a stopped stream was still billed, once
     assert turn.settle() == spent[0]
+    assert turn.account.session.requests == 1
+
+
+def test_stop_while_the_request_waits_for_its_answer_is_still_charged(fault_server):
+    """The request went out; the provider bills its prompt even if Stop came first."""
+    fault_server.slow_delay = 0.05  # "late" answers after 1 s
+    spent: list[Decimal] = []
+    turn = priced_turn(provider_for(fault_server.base_url), "late", spent)
+    reader = threading.Thread(target=lambda: list(turn.stream))
+    reader.start()
+    deadline = time.monotonic() + 10
+    while not fault_server.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fault_server.requests, "the request was sent"
+    cost = turn.settle()
+    reader.join(10)
+    assert not reader.is_alive()
+    assert cost > 0 and spent == [cost]
+    assert turn.reply["content"] == "" and turn.reply["error"].startswith("Stopped.")
+
+
+def test_stop_before_anything_was_sent_costs_nothing(fault_server):
+    spent: list[Decimal] = []
+    turn = priced_turn(provider_for(fault_server.base_url), "ok", spent)
+    assert turn.settle() == Decimal(0) and spent == []
+    assert list(turn.stream) == [] and fault_server.requests == []
 
 
 @pytest.mark.parametrize("scenario", ["auth", "ratelimit", "server_error"])

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 
 
 def test_requirements_txt_is_the_export_of_the_lock(tmp_path):
     exported = tmp_path / "requirements.txt"
-    run(["bash", "scripts/export-requirements.sh", str(exported)])
+    run(["bash", "scripts/export-requirements.sh", str(exported)], env={"UV": UV})
     assert (ROOT / "requirements.txt").read_text() == exported.read_text(), (
         "requirements.txt is out of date: run `make requirements`")
     assert (ROOT / "requirements.txt").read_text().startswith(
@@ -63,10 +64,27 @@ def test_the_deploy_set_is_binary_wheels_only_on_recent_pythons(python):
 
 
 def test_cloud_install_from_the_lock_needs_no_compiler_and_answers(tmp_path):
+    """`uv sync` as Community Cloud runs it: no flags, no compiler. The app's packages only."""
     venv = tmp_path / "cloud-venv"
-    run([UV, "sync", "--frozen", "--no-dev", "--no-build"],
-        env={**NO_COMPILER, "UV_PROJECT_ENVIRONMENT": str(venv)})
+    run([UV, "sync"], env={**NO_COMPILER, "UV_PROJECT_ENVIRONMENT": str(venv)})
     assert "ANSWER:" in run([str(venv / "bin" / "python"), "-c", SMOKE], env=NO_COMPILER)
+    installed = run([UV, "pip", "list", "--python", str(venv / "bin" / "python")])
+    for dev_only in ("pytest", "playwright", "hypothesis"):
+        assert dev_only not in installed
+
+
+def test_uv_bootstraps_with_the_standard_library_alone(tmp_path):
+    """A machine with no uv and no pip/venv: the setup fetches the locked uv itself."""
+    work = tmp_path / "checkout"
+    (work / "scripts").mkdir(parents=True)
+    for name in ("uv.lock", "scripts/bootstrap_uv.py"):
+        (work / name).write_bytes((ROOT / name).read_bytes())
+    run(["/usr/bin/env", "-i", f"PATH=/usr/bin:/bin:{Path(sys.executable).parent}",
+         "python3", "-I", str(work / "scripts" / "bootstrap_uv.py")])
+    locked = next(p for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]
+                  if p["name"] == "uv")["version"]
+    version = run([str(work / ".cache" / "uv" / "bin" / "uv"), "--version"])
+    assert version.startswith(f"uv {locked} ")
 
 
 def test_pip_install_of_requirements_txt_needs_no_compiler_and_answers(tmp_path):

@@ -124,6 +124,7 @@ def test_four_sessions_at_once_each_get_their_own_answer():
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
     assert together == solo
     assert len(set(solo.values())) == len(prompts)
 
@@ -137,6 +138,9 @@ def test_a_crashed_server_is_started_again_and_the_cut_answer_says_so():
     rest = "".join(parts)
     assert stream.text == first + rest and stream.text
     assert stream.error is not None and "cut off" in str(stream.error)
+    deadline = time.monotonic() + 10
+    while running_server() is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert running_server() is None
     again = make_provider(BUILTIN, Inspector())
     assert "".join(again.stream_chat(PARIS, MODEL, GREEDY)).strip()
@@ -171,7 +175,8 @@ def _alive(pid: int) -> bool:
     ({"LAB_LOCAL_THREADS": "0"}, "LAB_LOCAL_THREADS='0': input should be greater than or equal to 1."),
     ({"LAB_LOCAL_SLOTS": "1.5"}, "LAB_LOCAL_SLOTS='1.5' is not a whole number."),
     ({"LAB_LOCAL_CONTEXT": "100"}, "LAB_LOCAL_CONTEXT='100': input should be greater than or equal to 512."),
-    ({"LAB_LOCAL_KV_CACHE": "q2"}, "LAB_LOCAL_KV_CACHE='q2'"),
+    ({"LAB_LOCAL_KV_CACHE": "q2"}, "LAB_LOCAL_KV_CACHE='q2': use f16 or q8_0."),
+    ({"LAB_LOCAL_THREADS": "²"}, "LAB_LOCAL_THREADS='²' is not a whole number."),
 ])
 def test_unusable_engine_settings_are_clear_messages(environ, message):
     from lib.models.settings import EngineSettingsError
@@ -187,3 +192,14 @@ def test_engine_settings_from_the_environment():
     assert settings == EngineSettings(threads=3, slots=2, context_per_slot=2048,
                                       kv_cache_type="GGML_TYPE_F16")
     assert EngineSettings.from_environ({}).threads >= 1
+
+
+def test_a_message_longer_than_the_window_is_refused_before_sending():
+    inspector = Inspector()
+    provider = make_provider(BUILTIN, inspector)
+    huge = [{"role": "user", "content": "Paris museums and cafés. " * 1500}]  # ~7,500 tokens
+    stream = provider.stream_chat(huge, MODEL, SamplingOptions(max_tokens=64))
+    assert list(stream) == []
+    assert stream.error.title == "Too long for the model's context window."
+    assert f"at most {provider.context_window.tokens:,}" in stream.error.detail
+    assert inspector.latest() is None  # nothing went to the server

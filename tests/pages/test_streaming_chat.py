@@ -168,3 +168,15 @@ def test_a_bad_engine_setting_is_a_message_not_a_traceback(monkeypatch):
     assert history == [{"role": "user", "content": "Hello", "unsent": True,
                         "error": history[0]["error"]}]
     assert "built-in model is not available" in history[0]["error"]
+
+
+def test_max_tokens_is_bounded_by_the_builtin_models_window(monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    from lib.models.engine import local_server
+
+    window = local_server().context_per_slot
+    max_tokens = next(n for n in at.sidebar.number_input if n.label == "max_tokens")
+    assert max_tokens.max == window - 256
+    assert f"{window:,} tokens" in max_tokens.help

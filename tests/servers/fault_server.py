@@ -36,6 +36,7 @@ SCENARIOS = (
     "error_event",  # 200, two deltas, then an SSE `data: {"error": ...}` event
     "long",  # max_tokens (default 2000) deltas of " tok", as fast as possible
     "slow",  # a reply whose deltas arrive `slow_delay` seconds apart
+    "late",  # like ok, but the response (headers included) starts 20 × slow_delay late
 )
 
 # Real, priced model ids that behave like a scenario, so costs and budgets can be tested.
@@ -259,6 +260,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _scenario_comments(self, completion: _Completion, stream: bool, request: dict) -> None:
         self._reply(completion, OK_PIECES, stream, keepalive_comments=True)
+
+    def _scenario_late(self, completion: _Completion, stream: bool, request: dict) -> None:
+        time.sleep(20 * self.server.fault_server.slow_delay)
+        self._scenario_ok(completion, stream, request)
 
     def _scenario_slow(self, completion: _Completion, stream: bool, request: dict) -> None:
         self._reply(completion, SLOW_PIECES, stream, delay=self.server.fault_server.slow_delay)
