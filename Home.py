@@ -65,4 +65,11 @@ for chunk in stream:
     language="python",
 )
 
+st.header("A Gradio chat, as in the lecture")
+st.write(
+    "The same chat with a Gradio interface is a separate program on the same code. In a "
+    "terminal, in this project's folder (the first run sets up its own environment):"
+)
+st.code('make gradio\nmake gradio ARGS="--example streaming"   # or basic, history', language="bash")
+
 operator_panel()

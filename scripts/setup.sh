@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the app (scripts/setup.sh app) or the tests (scripts/setup.sh dev) need into
-# .venv (or $LAB_VENV), exactly as locked in uv.lock. Binary wheels only (--no-build): no
+# .venv (or $LAB_VENV), exactly as locked in uv.lock; `scripts/setup.sh gradio` installs the
+# Gradio launcher's own environment (.venv-gradio, from launchers/gradio/uv.lock). Binary wheels only (--no-build): no
 # compiler is ever used. Safe to run again: uv only installs what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,12 @@ if [ -z "$uv" ]; then
   # (a stock Debian python3 has neither pip nor venv). Nothing outside the project changes.
   [ -x .cache/uv/bin/uv ] || python3 scripts/bootstrap_uv.py
   uv=.cache/uv/bin/uv
+fi
+if [ "$mode" = gradio ]; then
+  # Gradio 5.x caps packages the app needs newer: it gets an environment of its own.
+  UV_PROJECT_ENVIRONMENT="$PWD/.venv-gradio" "$uv" sync --frozen --no-build \
+    --project launchers/gradio --group dev
+  exit 0
 fi
 export UV_PROJECT_ENVIRONMENT=${LAB_VENV:-.venv}
 if [ "$mode" = dev ]; then

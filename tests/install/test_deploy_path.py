@@ -94,3 +94,12 @@ def test_pip_install_of_requirements_txt_needs_no_compiler_and_answers(tmp_path)
     run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
          "-r", "requirements.txt"], env=NO_COMPILER, timeout=900)
     assert "ANSWER:" in run([python, "-c", SMOKE], env=NO_COMPILER)
+
+
+def test_the_gradio_launcher_has_a_lock_of_its_own_and_the_app_none_of_it():
+    run([UV, "lock", "--check", "--project", "launchers/gradio"])
+    app_lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    assert not [p for p in app_lock["package"] if p["name"].startswith("gradio")]
+    launcher = {p["name"]: p["version"] for p in tomllib.loads(
+        (ROOT / "launchers/gradio/uv.lock").read_text())["package"]}
+    assert launcher["gradio"].startswith("5.")
