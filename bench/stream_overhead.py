@@ -2,7 +2,8 @@
 
 A loopback server (the tests' fault server, scenario "long", in its own process) streams
 ~2,000 tokens. Each round consumes one stream with the raw SDK and one with the app's
-OpenAICompatibleProvider + ChatStream + Inspector, alternating which goes first.
+ChatProvider (lib.chat.providers.make_provider) + ChatStream + Inspector, alternating which
+goes first.
 Prints both medians and their ratio, and also the median of the per-round ratios (app/raw
 run back to back, garbage collected before each run), which cancels the drift of a busy
 2-core machine. The last line is JSON:
@@ -31,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from lib.config import resolve_endpoints  # noqa: E402
 from lib.inspector import Inspector  # noqa: E402
-from lib.providers import SamplingOptions, make_provider  # noqa: E402
+from lib.chat.providers import make_provider  # noqa: E402
+from lib.chat.sampling import SamplingOptions  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "Count to two thousand."}]
 

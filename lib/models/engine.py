@@ -54,6 +54,12 @@ class LocalServer:
     settings: EngineSettings
     load_seconds: float
     process: subprocess.Popen = field(repr=False)
+    _client: httpx.Client = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # One keep-alive client for llama.cpp's own endpoints, shared by every session.
+        self._client = httpx.Client(base_url=self.base_url.removesuffix("/v1"),
+                                    headers={"Authorization": f"Bearer {self.api_key}"})
 
     @property
     def alive(self) -> bool:
@@ -61,9 +67,7 @@ class LocalServer:
 
     def post(self, path: str, body: dict, timeout_s: float = 30.0) -> dict:
         """POST to one of llama.cpp's own endpoints (/tokenize, /apply-template …)."""
-        root = self.base_url.removesuffix("/v1")
-        response = httpx.post(f"{root}{path}", json=body, timeout=timeout_s,
-                              headers={"Authorization": f"Bearer {self.api_key}"})
+        response = self._client.post(path, json=body, timeout=timeout_s)
         response.raise_for_status()
         return response.json()
 
