@@ -5,12 +5,12 @@ from lib.ui.chat_turn import answer, settle_interrupted_answer
 from lib.ui.chat_widgets import inspector_panel
 from lib.ui.page import lesson_header
 from lib.ui.provider_picker import provider_sidebar
+from lib.ui.system_prompt import system_prompt_input
 
 lesson_header("streaming_chat")
 choice = provider_sidebar()
-system_prompt = st.sidebar.text_area(
-    "System prompt", "You help travelers make plans for their trips.", key="chat_system"
-)
+with st.sidebar:
+    system_prompt = system_prompt_input()
 if st.sidebar.button("Clear conversation"):
     st.session_state["chat_history"] = []
 

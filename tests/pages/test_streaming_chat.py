@@ -180,3 +180,14 @@ def test_max_tokens_is_bounded_by_the_builtin_models_window(monkeypatch):
     max_tokens = next(n for n in at.sidebar.number_input if n.label == "max_tokens")
     assert max_tokens.max == window - 256
     assert f"{window:,} tokens" in max_tokens.help
+
+
+def test_a_system_prompt_preset_fills_the_box_and_is_sent_first(chat_page, fault_server):
+    chat_page.sidebar.selectbox(key="chat_system_preset").set_value("Python tutor").run()
+    text = chat_page.sidebar.text_area(key="chat_system").value
+    assert text.startswith("You are a Python programming tutor")
+    chat_page.sidebar.text_area(key="chat_system").set_value(text + " Answer in French.").run()
+    send(chat_page, "ok", "What is a list?")
+    sent = fault_server.requests[-1].body["messages"]
+    assert sent[0] == {"role": "system", "content": text + " Answer in French."}
+    assert "set boundaries" in " ".join(c.value for c in chat_page.sidebar.caption)
