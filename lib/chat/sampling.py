@@ -25,7 +25,22 @@ class SamplingOptions(BaseModel):
         None, ge=1, le=200,
         description="Only the k likeliest tokens (not in OpenAI's API; local servers take it).",
     )
-    seed: int | None = Field(None, description="Same seed, same answer (where supported).")
+    seed: int | None = Field(
+        None, ge=0, le=2**31 - 1,
+        description="Same seed and settings, same answer (where the provider supports it).",
+    )
+    stop: tuple[str, ...] = Field(
+        (), max_length=4,
+        description="Up to 4 strings that end the answer as soon as the model writes one.",
+    )
+    presence_penalty: float = Field(
+        0.0, ge=-2.0, le=2.0,
+        description="Above 0: any token already used is less likely again (new topics).",
+    )
+    frequency_penalty: float = Field(
+        0.0, ge=-2.0, le=2.0,
+        description="Above 0: the more often a token was used, the less likely it is again.",
+    )
 
     def request_fields(self) -> dict[str, Any]:
         """The Chat Completions fields, standard ones only."""
@@ -36,6 +51,11 @@ class SamplingOptions(BaseModel):
         }
         if self.seed is not None:
             fields["seed"] = self.seed
+        if self.stop:
+            fields["stop"] = list(self.stop)
+        for name in ("presence_penalty", "frequency_penalty"):
+            if getattr(self, name):  # sent only when set: 0 is every API's default
+                fields[name] = getattr(self, name)
         return fields
 
     def extra_fields(self) -> dict[str, Any]:

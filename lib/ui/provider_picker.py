@@ -80,7 +80,18 @@ def sampling_inputs(context_tokens: int | None = None) -> SamplingOptions:
             help_text += f" At most {high:,} here: the model's window is {context_tokens:,} tokens."
         max_tokens = st.number_input("max_tokens", low, high, min(defaults.max_tokens, high),
                                      help=help_text, key=f"lab_max_tokens_{high}")
-    return SamplingOptions(temperature=temperature, top_p=top_p, max_tokens=int(max_tokens))
+        seed = st.number_input("seed", *bounds("seed"), value=None, step=1,
+                               placeholder="none", help=fields["seed"].description)
+        stop = st.text_area("stop (one per line)", "", height=68,
+                            help=fields["stop"].description)
+        presence = st.slider("presence_penalty", *bounds("presence_penalty"), 0.0, 0.1,
+                             help=fields["presence_penalty"].description)
+        frequency = st.slider("frequency_penalty", *bounds("frequency_penalty"), 0.0, 0.1,
+                              help=fields["frequency_penalty"].description)
+    stops = tuple(line for line in stop.splitlines() if line)[:4]
+    return SamplingOptions(temperature=temperature, top_p=top_p, max_tokens=int(max_tokens),
+                           seed=None if seed is None else int(seed), stop=stops,
+                           presence_penalty=presence, frequency_penalty=frequency)
 
 
 def _connect(endpoint: Endpoint) -> tuple[ChatProvider | None, str | None]:

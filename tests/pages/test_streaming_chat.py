@@ -119,6 +119,22 @@ def test_sampling_sliders_set_what_is_sent(chat_page, fault_server):
     send(chat_page, "ok", "Hello")
     body = fault_server.requests[-1].body
     assert body["temperature"] == 0.2 and body["max_tokens"] == 33
+    for absent in ("seed", "stop", "presence_penalty", "frequency_penalty"):
+        assert absent not in body  # unset: the provider's defaults apply
+
+
+def test_seed_stop_and_penalties_are_sent_with_their_meaning_beside_them(chat_page, fault_server):
+    sidebar = chat_page.sidebar
+    next(n for n in sidebar.number_input if n.label == "seed").set_value(42)
+    next(t for t in sidebar.text_area if t.label.startswith("stop")).set_value("END\n\n###")
+    next(s for s in sidebar.slider if s.label == "presence_penalty").set_value(0.5)
+    next(s for s in sidebar.slider if s.label == "frequency_penalty").set_value(-0.3)
+    send(chat_page, "ok", "Hello")
+    body = fault_server.requests[-1].body
+    assert (body["seed"], body["stop"]) == (42, ["END", "###"])
+    assert body["presence_penalty"] == 0.5 and body["frequency_penalty"] == -0.3
+    helps = {s.label: s.help for s in sidebar.slider}
+    assert "less likely" in helps["presence_penalty"]
 
 
 def test_keys_and_endpoints_from_streamlit_secrets(fault_server, monkeypatch):
