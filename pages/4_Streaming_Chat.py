@@ -11,6 +11,9 @@ lesson_header("streaming_chat")
 choice = provider_sidebar()
 with st.sidebar:
     system_prompt = system_prompt_input()
+    streaming = st.toggle("Stream the answer", True, key="chat_streaming",
+                          help="Off: one plain request, and nothing shows until the whole "
+                               "answer is done. Feel the wait, then switch it back on.")
 if st.sidebar.button("Clear conversation"):
     st.session_state["chat_history"] = []
 
@@ -27,6 +30,6 @@ if prompt := st.chat_input("Ask something, e.g. What should I do on my upcoming 
     with st.chat_message("user"):
         st.markdown(prompt)
     with st.chat_message("assistant"):
-        answer(choice, history, system_prompt)
+        answer(choice, history, system_prompt, streaming)
 
 inspector_panel(session.inspector())

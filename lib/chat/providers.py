@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from lib.chat.errors import PromptTooLong
 from lib.chat.history import ContextWindow, Messages, fit_to_window
@@ -88,10 +89,14 @@ class ChatProvider:
         standard = {name: value for name, value in body.items() if name not in extras}
         return self.client.chat.completions.create(**standard, extra_body=extras or None)
 
-    def stream_chat(self, messages: Messages, model: str, options: SamplingOptions) -> ChatStream:
+    def stream_chat(self, messages: Messages, model: str, options: SamplingOptions,
+                    stream: bool = True) -> ChatStream:
         """Stream an answer (nothing is sent until the stream is iterated). When the context
         window is known, the oldest messages that would not fit beside ``max_tokens`` are
-        left out first, and the stream says so."""
+        left out first, and the stream says so.
+
+        ``stream=False`` sends a plain request and yields the whole answer at once when it
+        is complete: the wait a class feels without streaming, through the same metrics."""
         notice = None
         if self.context_window is not None:
             try:
@@ -110,10 +115,16 @@ class ChatProvider:
                           f"conversation fits the model's {self.context_window.tokens:,}-token "
                           "context window.")
         prompt_text = "\n".join(m.get("content", "") for m in messages)
-        stream = ChatStream(lambda: self._send(messages, model, options, stream=True),
-                            self.where, prompt_text=prompt_text, redact=self.inspector.redact)
-        stream.notice = notice
-        return stream
+        if stream:
+            def request():
+                return self._send(messages, model, options, stream=True)
+        else:
+            def request():
+                return [as_chunk(self._send(messages, model, options, stream=False))]
+        answer = ChatStream(request, self.where, prompt_text=prompt_text,
+                            redact=self.inspector.redact)
+        answer.notice = notice
+        return answer
 
     def complete(self, messages: Messages, model: str, options: SamplingOptions):
         """One non-streaming completion (the SDK's ChatCompletion object)."""
@@ -130,6 +141,18 @@ class ChatProvider:
 
     def close(self) -> None:
         self.client.close()
+
+
+def as_chunk(completion: ChatCompletion) -> ChatCompletionChunk:
+    """A whole (non-streamed) answer as the one chunk it would have been."""
+    choice = completion.choices[0]
+    return ChatCompletionChunk.model_validate({
+        "id": completion.id, "object": "chat.completion.chunk", "created": completion.created,
+        "model": completion.model,
+        "choices": [{"index": 0, "finish_reason": choice.finish_reason,
+                     "delta": {"role": "assistant", "content": choice.message.content}}],
+        "usage": completion.usage.model_dump() if completion.usage else None,
+    })
 
 
 def _raiser(exc: Exception):

@@ -46,14 +46,15 @@ class ChatTurn:
     @classmethod
     def start(cls, provider: ChatProvider, model: str, options: SamplingOptions,
               history: list[Message], system_prompt: str = "",
-              account: Account | None = None) -> ChatTurn:
+              account: Account | None = None, stream: bool = True) -> ChatTurn:
         """Prepare the request for the conversation and add the (empty) answer to it.
 
         Nothing is sent until ``turn.stream`` is iterated."""
-        stream = provider.stream_chat(to_api_messages(history, system_prompt), model, options)
+        answer = provider.stream_chat(to_api_messages(history, system_prompt), model, options,
+                                      stream=stream)
         reply: Message = {"role": "assistant", "content": ""}
         history.append(reply)
-        return cls(provider, model, stream, reply, account)
+        return cls(provider, model, answer, reply, account)
 
     def settle(self) -> Decimal | None:
         """End the turn where it is: close the stream if it is still open, keep its text

@@ -22,7 +22,8 @@ def _refusal(choice: Choice) -> str | None:
     return session.admit(choice.endpoint, choice.model)
 
 
-def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
+def answer(choice: Choice, history: list[Message], system_prompt: str,
+           streaming: bool = True) -> None:
     """Stream the model's reply to the conversation into the current container."""
     refusal = _refusal(choice)
     if refusal:
@@ -30,7 +31,7 @@ def answer(choice: Choice, history: list[Message], system_prompt: str) -> None:
         st.warning(refusal)
         return
     turn = ChatTurn.start(choice.provider, choice.model, choice.options, history,
-                          system_prompt, account=session.account())
+                          system_prompt, account=session.account(), stream=streaming)
     st.session_state[ACTIVE] = turn
     stop = st.empty()
     # Any click reruns the page, which interrupts this run: the finally below keeps the text.

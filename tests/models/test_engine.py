@@ -203,3 +203,15 @@ def test_a_message_longer_than_the_window_is_refused_before_sending():
     assert stream.error.title == "Too long for the model's context window."
     assert f"at most {provider.context_window.tokens:,}" in stream.error.detail
     assert inspector.latest() is None  # nothing went to the server
+
+
+def test_without_streaming_the_whole_answer_arrives_at_once_with_usage():
+    inspector = Inspector()
+    provider = make_provider(BUILTIN, inspector)
+    stream = provider.stream_chat(PARIS, MODEL, SamplingOptions(max_tokens=24, temperature=0),
+                                  stream=False)
+    parts = list(stream)
+    assert len(parts) == 1 and parts[0].strip()
+    assert stream.metrics.usage_source == "provider" and stream.metrics.completion_tokens <= 24
+    assert stream.metrics.ttft_s == pytest.approx(stream.metrics.total_s, abs=0.05)
+    assert inspector.latest()["response"]["json"]["choices"][0]["message"]["content"] == parts[0]

@@ -207,3 +207,14 @@ def test_a_system_prompt_preset_fills_the_box_and_is_sent_first(chat_page, fault
     sent = fault_server.requests[-1].body["messages"]
     assert sent[0] == {"role": "system", "content": text + " Answer in French."}
     assert "set boundaries" in " ".join(c.value for c in chat_page.sidebar.caption)
+
+
+def test_with_streaming_off_the_answer_comes_whole_from_a_plain_request(chat_page, fault_server):
+    chat_page.sidebar.toggle(key="chat_streaming").set_value(False).run()
+    at = send(chat_page, "ok", "Hello")
+    body = fault_server.requests[-1].body
+    assert "stream" not in body and "stream_options" not in body
+    assert at.session_state["chat_history"][-1]["content"] == "Hello from the fault server."
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Finish reason"] == "stop"
+    assert at.session_state["lab_inspector"].latest()["response"]["json"]["object"] == "chat.completion"
