@@ -3,6 +3,7 @@ import streamlit as st
 from lib.ui import session
 from lib.ui.chat_turn import answer, settle_interrupted_answer
 from lib.ui.chat_widgets import inspector_panel
+from lib.ui.conversation import export_import, view_code
 from lib.ui.page import lesson_header
 from lib.ui.provider_picker import provider_sidebar
 from lib.ui.system_prompt import system_prompt_input
@@ -32,4 +33,7 @@ if prompt := st.chat_input("Ask something, e.g. What should I do on my upcoming 
     with st.chat_message("assistant"):
         answer(choice, history, system_prompt, streaming)
 
+with st.sidebar:  # drawn last, so it saves the answer just given too
+    export_import(history, system_prompt)
+view_code(choice.endpoint, choice.model, history, system_prompt, choice.options, streaming)
 inspector_panel(session.inspector())

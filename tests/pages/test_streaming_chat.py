@@ -218,3 +218,12 @@ def test_with_streaming_off_the_answer_comes_whole_from_a_plain_request(chat_pag
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Finish reason"] == "stop"
     assert at.session_state["lab_inspector"].latest()["response"]["json"]["object"] == "chat.completion"
+
+
+def test_view_code_shows_the_last_request_in_python_without_the_key(chat_page, fault_server):
+    at = send(chat_page, "ok", "Hello")
+    snippet = next(c.value for c in at.code if "chat.completions.create" in c.value)
+    assert 'os.environ["OPENAI_API_KEY"]' in snippet and CANARY not in snippet
+    assert fault_server.base_url in snippet and '"Hello"' in snippet
+    assert "Hello from the fault server." not in snippet  # the request, not its answer
+    assert "if chunk.choices:" in snippet
