@@ -68,6 +68,22 @@ def fit_to_window(messages: list[Message], window: ContextWindow, answer_tokens:
     return Fitted(kept, dropped, tokens, tokens <= budget)
 
 
+def for_regenerate(history: list[Message]) -> list[Message]:
+    """The conversation to answer again: the last answer goes, the question before it stays."""
+    kept = list(history)
+    while kept and kept[-1]["role"] == "assistant":
+        kept.pop()
+    return kept
+
+
+def edited_from(history: list[Message], index: int, text: str) -> list[Message]:
+    """The conversation up to user message ``index``, that message replaced by ``text``:
+    everything after it is what the model said to the old wording, so it goes."""
+    if not (0 <= index < len(history)) or history[index]["role"] != "user":
+        raise ValueError(f"message {index} is not one of your messages")
+    return [*history[:index], {"role": "user", "content": text}]
+
+
 def mark_unsent(message: Message, reason: str) -> None:
     """The message stays on screen with its reason but is never sent to a model."""
     message["unsent"] = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.chat.codegen import NOTE, python_snippet
-from lib.chat.history import Message, to_api_messages
+from lib.chat.history import Message, edited_from, for_regenerate, to_api_messages
 from lib.chat.sampling import SamplingOptions
 from lib.chat.transcript import TranscriptError, from_json, to_json, to_markdown
 from lib.config import Endpoint
@@ -59,3 +59,22 @@ def view_code(endpoint: Endpoint, model: str, history: list[Message], system_pro
                 language="python")
         if streaming:
             st.caption(NOTE)
+
+
+def rewind_controls(history: list[Message]) -> list[Message] | None:
+    """Regenerate the last answer, or edit one of your messages and resend from there.
+    Returns the conversation to answer now, or None."""
+    users = [i for i, m in enumerate(history) if m["role"] == "user"]
+    if not users:
+        return None
+    with st.expander("Regenerate or edit"):
+        if history[-1]["role"] == "assistant" and st.button("↻ Regenerate the last answer",
+                                                              key="chat_regenerate"):
+            return for_regenerate(history)
+        labels = {i: f"{n + 1}. {history[i]['content'][:60]}" for n, i in enumerate(users)}
+        index = st.selectbox("Your message", users, index=len(users) - 1,
+                             format_func=labels.get, key="chat_edit_pick")
+        text = st.text_area("Edit it", history[index]["content"], key=f"chat_edit_{index}")
+        if st.button("Resend from here", key="chat_resend", disabled=not text.strip()):
+            return edited_from(history, index, text.strip())
+    return None

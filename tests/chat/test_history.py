@@ -60,3 +60,25 @@ def test_a_newest_message_too_long_for_the_window_does_not_fit():
                 {"role": "user", "content": "word " * 200}]
     fitted = fit_to_window(messages, ContextWindow(100, words), 10)
     assert not fitted.fits and fitted.messages == messages[-1:]
+
+
+def test_regenerate_drops_the_last_answer_only():
+    from lib.chat.history import for_regenerate
+
+    history = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+               {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]
+    assert for_regenerate(history) == history[:3]
+    assert for_regenerate(history[:3]) == history[:3]
+    assert len(history) == 4  # the original is untouched
+
+
+def test_editing_a_user_message_keeps_what_came_before_and_drops_what_followed():
+    import pytest
+
+    from lib.chat.history import edited_from
+
+    history = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+               {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]
+    assert edited_from(history, 2, "C!") == [*history[:2], {"role": "user", "content": "C!"}]
+    with pytest.raises(ValueError):
+        edited_from(history, 1, "not mine")

@@ -227,3 +227,34 @@ def test_view_code_shows_the_last_request_in_python_without_the_key(chat_page, f
     assert fault_server.base_url in snippet and '"Hello"' in snippet
     assert "Hello from the fault server." not in snippet  # the request, not its answer
     assert "if chunk.choices:" in snippet
+
+
+def chats(fault_server):
+    return [r for r in fault_server.requests if r.path.endswith("/chat/completions")]
+
+
+def test_regenerate_asks_the_same_question_again_and_replaces_the_answer(chat_page, fault_server):
+    at = send(chat_page, "ok", "First question")
+    at = send(at, "ok", "Second question")
+    at.button(key="chat_regenerate").click().run()
+    assert not at.exception
+    history = at.session_state["chat_history"]
+    assert [m["content"] for m in history] == [
+        "First question", "Hello from the fault server.",
+        "Second question", "Hello from the fault server."]
+    sent = chats(fault_server)
+    assert len(sent) == 3 and sent[-1].body["messages"] == sent[-2].body["messages"]
+
+
+def test_editing_a_message_resends_from_there(chat_page, fault_server):
+    at = send(chat_page, "ok", "First question")
+    at = send(at, "ok", "Second question")
+    at.selectbox(key="chat_edit_pick").set_value(0).run()
+    at.text_area(key="chat_edit_0").set_value("A better first question").run()
+    at.button(key="chat_resend").click().run()
+    assert not at.exception
+    history = at.session_state["chat_history"]
+    assert [m["content"] for m in history] == ["A better first question",
+                                               "Hello from the fault server."]
+    last = chats(fault_server)[-1].body["messages"]
+    assert [m["content"] for m in last if m["role"] != "system"] == ["A better first question"]
