@@ -56,7 +56,11 @@ def _model_input(endpoint: Endpoint, provider: ChatProvider | None) -> str:
     if listed and listed.error:
         st.caption(f"Could not list models: {listed.error}")
     options = [*models] if endpoint.serves_only_its_own_models else [*models, OTHER_MODEL]
-    picked = st.selectbox("Model", options, key=f"lab_model_{endpoint.id}")
+    picked = st.selectbox("Model", options, key=f"lab_model_{endpoint.id}",
+                          format_func=lambda m: f"{m}  · free" if m.endswith(":free") else m)
+    if any(m.endswith(":free") for m in models):
+        st.caption("Ids ending in `:free` cost nothing: OpenRouter serves them with lower rate "
+                   "limits, and the provider may log prompts.")
     if picked == OTHER_MODEL:
         return st.text_input("Model id", key=f"lab_model_text_{endpoint.id}").strip()
     return picked

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.chat.history import to_api_messages
 from lib.models.engine import stop_local_servers
+from tests.servers.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "sk-canary-page-51c0ffee9d"
@@ -258,3 +259,19 @@ def test_editing_a_message_resends_from_there(chat_page, fault_server):
                                                "Hello from the fault server."]
     last = chats(fault_server)[-1].body["messages"]
     assert [m["content"] for m in last if m["role"] != "system"] == ["A better first question"]
+
+
+def test_free_models_are_marked_in_the_model_list(fault_server, monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
+    at.secrets["providers"] = {"router": {"base_url": f"http://127.0.0.1:{free_port()}/v1",
+                                          "models": ["meta-llama/llama-3.3-70b-instruct:free",
+                                                     "openai/gpt-5.2-chat"]}}
+    at.run()
+    at.sidebar.selectbox(key="lab_provider").set_value("custom:router").run()
+    model = at.sidebar.selectbox(key="lab_model_custom:router")
+    shown = [model.format_func(o) for o in model.options]
+    assert "meta-llama/llama-3.3-70b-instruct:free  · free" in shown
+    assert "openai/gpt-5.2-chat" in shown
+    assert any(":free" in c.value for c in at.sidebar.caption)
