@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         demo = build_chat(lab, args.provider, args.model)
     demo.queue(default_concurrency_limit=8)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                prevent_thread_lock=True, show_api=True)
+                prevent_thread_lock=True, show_api=True, show_error=True)
     if args.share and not demo.share_url:
         demo.close()
         sys.exit("error: --share could not create a public link: this machine cannot reach "

@@ -24,6 +24,8 @@ from typing import Any
 from lib.models.settings import EngineSettings
 from lib.models.shipped import SHIPPED_MODELS, ShippedModel
 
+DEFAULT_MAX_TOKENS = 512
+
 
 def server_params(model: ShippedModel, settings: EngineSettings, api_key: str,
                   host: str = "127.0.0.1", port: int = 0) -> Any:
@@ -41,6 +43,9 @@ def server_params(model: ShippedModel, settings: EngineSettings, api_key: str,
     params.cache_type_v = kv_type
     params.cpuparams.n_threads = settings.threads
     params.cpuparams_batch.n_threads = settings.threads
+    # A request that sets no max_tokens (the lecture's code doesn't) stops here, instead of
+    # running to the end of the context window: minutes of a shared CPU on a small model.
+    params.n_predict = DEFAULT_MAX_TOKENS
     params.ui = False  # no web UI at /
     params.api_keys = [api_key]  # CORS is "*": without a key any web page could call it
     params.verbosity = 1  # errors only

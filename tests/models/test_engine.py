@@ -215,3 +215,15 @@ def test_without_streaming_the_whole_answer_arrives_at_once_with_usage():
     assert stream.metrics.usage_source == "provider" and stream.metrics.completion_tokens <= 24
     assert stream.metrics.ttft_s == pytest.approx(stream.metrics.total_s, abs=0.05)
     assert inspector.latest()["response"]["json"]["choices"][0]["message"]["content"] == parts[0]
+
+
+def test_a_request_without_max_tokens_stops_at_the_engines_default():
+    from lib.models.engine_host import DEFAULT_MAX_TOKENS
+
+    server = local_server()
+    reply = httpx.post(f"{server.base_url}/chat/completions", timeout=120,
+                       headers={"Authorization": f"Bearer {server.api_key}"},
+                       json={"messages": [{"role": "user", "content": "Count from 1 to 10000."}],
+                             "temperature": 0, "ignore_eos": True}).json()  # would never stop
+    assert reply["usage"]["completion_tokens"] == DEFAULT_MAX_TOKENS
+    assert reply["choices"][0]["finish_reason"] == "length"
