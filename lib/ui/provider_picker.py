@@ -100,17 +100,22 @@ def sampling_inputs(context_tokens: int | None = None) -> SamplingOptions:
 
 def _connect(endpoint: Endpoint) -> tuple[ChatProvider | None, str | None]:
     """This session's provider for the endpoint, or why there is none. The built-in model's
-    server starts here the first time, with a visible indicator."""
+    server starts here the first time, with a visible indicator.
+
+    The indicator lives in a slot drawn on every run, so the widgets below never change
+    position between runs (a moved widget shows twice until the run ends)."""
+    slot = st.empty()
     try:
         if not starts_on_first_use(endpoint):
             return session.provider_for(endpoint), None
-        with st.status("Starting the built-in model (first time only)…") as status:
+        with slot.status("Starting the built-in model (first time only)…") as status:
             provider = session.provider_for(endpoint)
             status.update(label="The built-in model is ready", state="complete")
         return provider, None
     except (ModelNotInstalled, EngineSettingsError, EngineError) as exc:
-        st.error(f"The built-in model is not available: {exc}")
-        return None, f"The built-in model is not available: {exc}"
+        message = f"The built-in model is not available: {exc}"
+        slot.error(message)
+        return None, message
 
 
 def provider_sidebar() -> Choice:
