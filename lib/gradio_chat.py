@@ -24,7 +24,7 @@ from typing import Any
 from lib.chat.providers import ChatProvider, make_provider
 from lib.chat.sampling import SamplingOptions, bounds
 from lib.chat.turn import ChatTurn
-from lib.config import Endpoint, default_endpoint, resolve_endpoints
+from lib.config import default_endpoint, resolve_endpoints
 from lib.cost.pricing import usage_cost
 from lib.deployment import LEDGER, DeploymentPolicy, KeyAccount, SessionUsage
 from lib.inspector import Inspector

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from lib.models.settings import EngineSettings
-from lib.models.shipped import SHIPPED_MODELS, SMOLLM2, ModelNotInstalled, ShippedModel
+from lib.models.shipped import SHIPPED_MODELS, SMOLLM2, ShippedModel
 
 START_TIMEOUT_S = 120.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
