@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-Message = dict[str, str]
+Message = dict[str, Any]  # role and content; on screen also error, unsent, usage
 Messages = list[Message]
 
 
@@ -20,18 +21,24 @@ def to_api_messages(history: list[Message], system_prompt: str = "") -> list[Mes
     messages: list[Message] = []
     if system_prompt.strip():
         messages.append({"role": "system", "content": system_prompt.strip()})
-    for message in history:
+    return messages + [message for _, message in sendable(history)]
+
+
+def sendable(history: list[Message]) -> list[tuple[int, Message]]:
+    """The history's messages that can be sent, as (index in the history, role and content)."""
+    entries: list[tuple[int, Message]] = []
+    for index, message in enumerate(history):
         if message.get("unsent"):
             continue  # refused before it was sent (a classroom cap, a missing model)
         if message["role"] == "assistant" and not message.get("content"):
             # An answer that failed before its first token: the question it failed on goes
             # too, or two user messages would follow each other, which strict chat
             # templates reject on every later turn.
-            if messages and messages[-1]["role"] == "user":
-                messages.pop()
+            if entries and entries[-1][1]["role"] == "user":
+                entries.pop()
             continue
-        messages.append({"role": message["role"], "content": message["content"]})
-    return messages
+        entries.append((index, {"role": message["role"], "content": message["content"]}))
+    return entries
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,12 @@ class ChatStream:
         self._stopped = False
         self._finish_lock = threading.RLock()  # close() may race the reading thread's end
         self._source: Iterable[ChatCompletionChunk] | None = None
+        self.finished_at: float | None = None  # time.perf_counter() when it ended
+
+    @property
+    def first_token_at(self) -> float | None:
+        """time.perf_counter() when the first text arrived."""
+        return self._first_token_at
 
     @property
     def text(self) -> str:
@@ -160,6 +166,7 @@ class ChatStream:
             if self.done:
                 return
             self._set_metrics()
+            self.finished_at = time.perf_counter()
             self.done = True
 
     def _set_metrics(self) -> None:

@@ -46,12 +46,15 @@ class ChatTurn:
     @classmethod
     def start(cls, provider: ChatProvider, model: str, options: SamplingOptions,
               history: list[Message], system_prompt: str = "",
-              account: Account | None = None, stream: bool = True) -> ChatTurn:
+              account: Account | None = None, stream: bool = True,
+              messages: list[Message] | None = None) -> ChatTurn:
         """Prepare the request for the conversation and add the (empty) answer to it.
 
-        Nothing is sent until ``turn.stream`` is iterated."""
-        answer = provider.stream_chat(to_api_messages(history, system_prompt), model, options,
-                                      stream=stream)
+        ``messages`` is what to send when a context strategy chose (lib/chat/context.py);
+        by default the whole conversation. Nothing is sent until ``turn.stream`` is iterated."""
+        if messages is None:
+            messages = to_api_messages(history, system_prompt)
+        answer = provider.stream_chat(messages, model, options, stream=stream)
         reply: Message = {"role": "assistant", "content": ""}
         history.append(reply)
         return cls(provider, model, answer, reply, account)
@@ -69,12 +72,21 @@ class ChatTurn:
                 if self.stream.error:
                     self.reply["error"] = str(self.stream.error)
                 self.cost = request_cost(self.provider, self.model, self.stream)
+                self.reply["usage"] = turn_usage(self.stream, self.cost)
                 if (self.account is not None and self.stream.billable
                         and self.provider.endpoint.key_from_deployment):
                     self.account.record(self.model, self.cost)
             finally:
                 self.settled = True  # whatever happened, never counted twice
             return self.cost
+
+
+def turn_usage(stream: ChatStream, cost: Decimal | None) -> dict:
+    """What one answer used, kept on the answer for the screen (never sent to a model): the
+    prompt grows every turn because the whole conversation is sent again."""
+    metrics = stream.metrics
+    return {"prompt_tokens": metrics.prompt_tokens, "completion_tokens": metrics.completion_tokens,
+            "estimate": metrics.usage_is_estimate, "cost": None if cost is None else str(cost)}
 
 
 def request_cost(provider: ChatProvider, model: str, stream: ChatStream) -> Decimal | None:

@@ -1,12 +1,14 @@
-"""Widgets shared by the chat pages: the metrics row and the inspector panel."""
+"""Widgets shared by the chat pages: the metrics row and the wire panel (the inspector)."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import streamlit as st
 
 from lib.inspector import Inspector
+from lib.chat.history import Message
 from lib.chat.streaming import StreamMetrics
 
 
@@ -29,26 +31,83 @@ def metrics_row(metrics: StreamMetrics | None, cost: Decimal | None = None) -> N
     st.caption(f"Token counts: {metrics.usage_source}.")
 
 
-def inspector_panel(inspector: Inspector) -> None:
-    """The last request and response, raw, with secrets redacted."""
-    latest = inspector.latest()
-    with st.expander("🔍 Inspector: the raw request and response", expanded=False):
-        if latest is None:
-            st.caption("Nothing sent yet. Send a message and the HTTP exchange appears here.")
+def conversation_message(message: Message, mark: str | None = None) -> None:
+    """One message of the conversation, with its error, whether it is still sent, and (for
+    an answer) what its turn sent and cost."""
+    with st.chat_message(message["role"]):
+        st.markdown(message["content"])
+        if message.get("error"):
+            st.error(message["error"])
+        if mark:
+            st.caption(mark)
+        if usage := usage_caption(message):
+            st.caption(usage)
+
+
+def usage_caption(message: Message) -> str | None:
+    """What the turn that wrote this answer sent and cost."""
+    usage = message.get("usage")
+    if not usage or usage.get("prompt_tokens") is None:
+        return None
+    about = "≈ " if usage.get("estimate") else ""
+    cost = usage.get("cost")
+    price = "" if cost is None else " · free" if Decimal(cost) == 0 else f" · ${Decimal(cost):.6f}"
+    return (f"This turn sent {about}{usage['prompt_tokens']:,} prompt tokens (everything the "
+            f"model was shown, again) and got {about}{usage['completion_tokens']:,} back{price}.")
+
+
+WIRE_TITLE = "On the wire: the exact request and what came back"
+LIVE_EVENTS = 30  # while streaming, the newest events only: the page stays quick
+SHOWN_EVENTS = 400  # once done; a 2,000-token answer is ~2,000 events
+
+
+def wire_panel(inspector: Inspector) -> LiveWire:
+    """The last HTTP exchange, raw (secrets redacted): the lecture's "=== REQUEST === /
+    === RESPONSE ===" made live. Returns the panel, for the answer being streamed to redraw."""
+    st.markdown(f"**🔍 {WIRE_TITLE}**")
+    wire = LiveWire(inspector, st.empty())
+    wire.draw(final=True)
+    return wire
+
+
+class LiveWire:
+    """The wire panel's slot, redrawn a few times a second while an answer streams."""
+
+    def __init__(self, inspector: Inspector, slot) -> None:
+        self.inspector = inspector
+        self.slot = slot
+        self._drawn_at = 0.0
+
+    def draw(self, final: bool = False) -> None:
+        now = time.perf_counter()
+        if not final and now - self._drawn_at < 0.25:
             return
-        request, response = latest["request"], latest["response"]
-        left, right = st.columns(2)
-        with left:
-            st.markdown(f"**Request** `{request['method']} {request['url']}`")
-            st.json(request["headers"], expanded=False)
-            st.json(request["json"])
-        with right:
-            st.markdown(f"**Response** `{response['status']}`")
-            st.json(response["headers"], expanded=False)
-            if "sse_events" in response:
-                st.caption(f"{len(response['sse_events'])} server-sent events")
-                st.code("\n\n".join(response["sse_events"]), language="text")
-            elif "json" in response:
-                st.json(response["json"])
-            else:
-                st.code(response.get("text", ""), language="text")
+        self._drawn_at = now
+        latest = self.inspector.latest()
+        with self.slot.container():
+            if latest is None:
+                st.caption("Nothing sent yet. Send a message and the HTTP exchange appears here.")
+                return
+            _exchange(latest, LIVE_EVENTS if not final else SHOWN_EVENTS)
+
+
+def _exchange(latest: dict, events_shown: int) -> None:
+    request, response = latest["request"], latest["response"]
+    st.markdown(f"=== REQUEST === `{request['method']} {request['url']}`")
+    with st.expander("Request headers (key redacted)"):
+        st.json(request["headers"])
+    st.json(request["json"], expanded=2)
+    status = response["status"] if response["status"] is not None else "waiting…"
+    st.markdown(f"=== RESPONSE === `{status}`")
+    with st.expander("Response headers"):
+        st.json(response["headers"])
+    if "sse_events" in response:
+        events = response["sse_events"]
+        st.caption(f"{len(events)} server-sent events (`content-type: text/event-stream`), "
+                   "as they arrived" + (f"; the last {events_shown} shown"
+                                        if len(events) > events_shown else ""))
+        st.code("\n\n".join(events[-events_shown:]), language="text")
+    elif "json" in response:
+        st.json(response["json"])
+    else:
+        st.code(response.get("text", ""), language="text")

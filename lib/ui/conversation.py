@@ -9,6 +9,7 @@ from lib.chat.history import Message, edited_from, for_regenerate, to_api_messag
 from lib.chat.sampling import SamplingOptions
 from lib.chat.transcript import TranscriptError, from_json, to_json, to_markdown
 from lib.config import Endpoint
+from lib.ui.context_controls import SUMMARIES
 from lib.ui.system_prompt import TEXT_KEY
 
 HISTORY = "chat_history"
@@ -30,6 +31,12 @@ def _import_file() -> None:
     st.session_state[HISTORY] = history
     st.session_state[TEXT_KEY] = system_prompt
     st.session_state.pop(IMPORT_ERROR, None)
+
+
+def clear_button() -> None:
+    if st.button("Clear conversation"):
+        st.session_state[HISTORY] = []
+        st.session_state.pop(SUMMARIES, None)
 
 
 def export_import(history: list[Message], system_prompt: str) -> None:

@@ -1,0 +1,151 @@
+"""Anatomy of a response: each field of a real Chat Completions answer, and what it means.
+
+The Anatomy view sends one short request three ways (a whole answer, a stream, and the old
+``/completions`` API) and explains what came back, field by field. The requests go through
+the provider's client, so the inspector has the raw exchanges, secrets redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from lib.chat.history import Message
+from lib.chat.providers import ChatProvider
+from lib.chat.sampling import SamplingOptions
+from lib.cost.pricing import usage_cost
+
+ANATOMY_PROMPT = "In one sentence: what is a token?"
+ANATOMY_OPTIONS = SamplingOptions(temperature=0.0, max_tokens=60)
+
+# Where a path matches several (choices.0, choices.1 …), it is written with N.
+FIELD_MEANINGS: dict[str, str] = {
+    "id": "This answer's id: quote it to the provider's support.",
+    "object": "What this is: `chat.completion` (a whole answer), `chat.completion.chunk` "
+              "(one piece of a stream) or `text_completion` (the 2020 `/completions` API).",
+    "created": "When it was made, in seconds since 1970 (Unix time).",
+    "model": "The model that actually answered: may be more exact than the one you asked for "
+             "(a dated snapshot, or the route a router chose).",
+    "system_fingerprint": "The provider's back-end configuration. Same seed and same "
+                          "fingerprint: the best chance of the same answer.",
+    "service_tier": "The processing tier the request ran on (OpenAI: default, flex, priority).",
+    "provider": "OpenRouter: which upstream provider served the request.",
+    "choices.N.index": "Which choice this is: one, unless you ask for `n` > 1.",
+    "choices.N.message.role": "Always `assistant`: append this message to the history for the "
+                              "next turn.",
+    "choices.N.message.content": "The answer's text: what a chat window shows.",
+    "choices.N.message.refusal": "Structured outputs: the model's refusal, when it declines.",
+    "choices.N.message.reasoning": "OpenRouter: the reasoning text of a thinking model, when "
+                                   "the provider returns it.",
+    "choices.N.message.reasoning_content": "Some servers put the reasoning text of a "
+                                           "thinking model here.",
+    "choices.N.text": "The 2020 `/completions` API: the continuation of your prompt, plain text.",
+    "choices.N.finish_reason": "Why it stopped: `stop` (finished, or hit a stop string), "
+                               "`length` (max_tokens reached: the answer is cut), "
+                               "`content_filter` (blocked), `tool_calls` (wants a tool run).",
+    "choices.N.logprobs": "Per-token log probabilities, when asked for (`logprobs`).",
+    "usage.prompt_tokens": "Tokens you sent: the whole conversation, templated. Billed at the "
+                           "input price.",
+    "usage.completion_tokens": "Tokens generated: billed at the output price, reasoning "
+                               "tokens included.",
+    "usage.total_tokens": "Prompt plus completion.",
+    "usage.completion_tokens_details.reasoning_tokens":
+        "Tokens a reasoning model thought but never showed you: billed as output anyway. "
+        "In the lecture's GPT-5 example, 1,408 of 2,224 completion tokens were reasoning.",
+    "usage.prompt_tokens_details.cached_tokens":
+        "Prompt tokens the provider had cached from an earlier request with the same "
+        "beginning: billed cheaper. A long, fixed system prompt first makes this work.",
+    "usage.cost": "OpenRouter: what this request cost, in US dollars (credits), by "
+                  "OpenRouter's own count.",
+    "usage.is_byok": "OpenRouter: whether your own provider key paid (bring your own key).",
+    "timings": "llama.cpp: its own measurements (prompt and generation speed, in ms and "
+               "tokens per second).",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    path: str
+    value: Any
+    meaning: str | None
+
+
+def explain(response: dict[str, Any]) -> list[Field]:
+    """Every leaf of the response (a few levels deep), with its meaning where we know it."""
+    fields: list[Field] = []
+    _walk(response, "", fields)
+    return fields
+
+
+def _walk(value: Any, path: str, out: list[Field]) -> None:
+    key = re.sub(r"\.\d+(?=\.|$)", ".N", path)
+    if key in FIELD_MEANINGS and not isinstance(value, dict) or key == "timings":
+        out.append(Field(path, value, FIELD_MEANINGS.get(key)))
+        return
+    if isinstance(value, dict) and value:
+        for name, inner in value.items():
+            _walk(inner, f"{path}.{name}" if path else name, out)
+    elif isinstance(value, list) and value and path == "choices":
+        for i, inner in enumerate(value):
+            _walk(inner, f"{path}.{i}", out)
+    else:
+        out.append(Field(path, value, FIELD_MEANINGS.get(key)))
+
+
+@dataclass(frozen=True)
+class PriceCheck:
+    """The provider's own figure (OpenRouter's usage.cost) beside ours (genai-prices)."""
+
+    provider_usd: Decimal | None
+    ours_usd: Decimal | None
+
+
+def price_check(model: str, response: dict[str, Any]) -> PriceCheck:
+    usage = response.get("usage") or {}
+    reported = usage.get("cost")
+    ours = usage_cost(model, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+    return PriceCheck(None if reported is None else Decimal(str(reported)), ours)
+
+
+@dataclass
+class Specimens:
+    """One question sent three ways, each as the inspector saw it (redacted), or its error."""
+
+    whole: dict[str, Any] | None = None
+    stream: dict[str, Any] | None = None
+    legacy: dict[str, Any] | None = None
+    errors: dict[str, str] | None = None
+
+
+def collect(provider: ChatProvider, model: str, messages: list[Message],
+            on_error) -> Specimens:
+    """Send ``messages`` as a whole answer, as a stream, and (as a prompt) to /completions.
+
+    ``on_error(exc) -> str`` turns a failure into the message shown; each way fails alone."""
+    found = Specimens(errors={})
+    inspector = provider.inspector
+
+    def attempt(name: str, send) -> None:
+        try:
+            failure = send()  # a stream reports its failure instead of raising
+        except Exception as exc:
+            failure = on_error(exc)
+        if failure:
+            found.errors[name] = str(failure)
+        else:
+            setattr(found, name, inspector.latest())
+
+    attempt("whole", lambda: provider.complete(messages, model, ANATOMY_OPTIONS) and None)
+    attempt("stream", lambda: _drain(provider.stream_chat(messages, model, ANATOMY_OPTIONS)))
+    attempt("legacy", lambda: provider.client.completions.create(
+        model=model, prompt=messages[-1]["content"], max_tokens=ANATOMY_OPTIONS.max_tokens,
+        temperature=ANATOMY_OPTIONS.temperature) and None)
+    return found
+
+
+def _drain(stream) -> str | None:
+    for _ in stream:
+        pass
+    return str(stream.error) if stream.error else None

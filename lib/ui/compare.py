@@ -1,0 +1,141 @@
+"""The chat page's Compare view: one prompt, two or three provider/model panes, all streaming
+at once, each with its own time to first token, speed, tokens and cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from lib.chat.compare import SideBySide
+from lib.chat.providers import ChatProvider
+from lib.chat.turn import ChatTurn
+from lib.config import Endpoint
+from lib.models.catalog import available_models
+from lib.ui import session
+from lib.ui.provider_picker import Choice
+
+ACTIVE = "compare_active"  # the SideBySide being streamed, for the next run to settle
+RESULTS = "compare_results"
+DEFAULT_PROMPT = "What should I do on my upcoming trip to Paris?"
+
+
+@dataclass(frozen=True)
+class Pane:
+    endpoint: Endpoint
+    provider: ChatProvider | None
+    model: str
+    error: str | None
+
+
+def settle_interrupted_compare() -> None:
+    """End a comparison a rerun interrupted (its threads stop with their streams)."""
+    race = st.session_state.pop(ACTIVE, None)
+    if race is not None:
+        race.settle()
+        st.session_state[RESULTS] = _results(race)
+
+
+def compare_view(choice: Choice, system_prompt: str) -> None:
+    settle_interrupted_compare()
+    st.markdown("One prompt, several models, **all streaming at once**: watch which starts "
+                "first, which writes fastest, and what each costs. The sidebar's system "
+                "prompt and sampling settings go to every pane.")
+    prompt = st.text_area("Prompt", DEFAULT_PROMPT, key="compare_prompt", height=80)
+    count = st.radio("Panes", [2, 3], horizontal=True, key="compare_panes")
+    columns = st.columns(count)
+    panes = [_pane_picker(i, column) for i, column in enumerate(columns)]
+    if st.button("▶ Send to all at once", type="primary", key="compare_send",
+                 disabled=not prompt.strip()):
+        st.session_state.pop(RESULTS, None)
+        _race(choice, panes, columns, prompt.strip(), system_prompt)
+    elif results := st.session_state.get(RESULTS):
+        for column, result in zip(columns, results):
+            with column:
+                _show_result(result)
+
+
+def _usable(endpoints: list[Endpoint]) -> list[Endpoint]:
+    return [e for e in endpoints if e.kind == "builtin" or e.configured]
+
+
+def _pane_picker(index: int, column) -> Pane:
+    with column:
+        endpoints = _usable(session.endpoints())
+        labels = {e.id: e.label for e in endpoints}
+        ids = list(labels)
+        endpoint_id = st.selectbox(f"Pane {index + 1}: provider", ids, key=f"compare_provider_{index}",
+                                   index=min(index, len(ids) - 1), format_func=labels.get)
+        endpoint = next(e for e in endpoints if e.id == endpoint_id)
+        try:
+            provider = session.provider_for(endpoint)
+        except Exception as exc:  # the built-in model could not start: the pane says why
+            return Pane(endpoint, None, "", f"{endpoint.label} is not available: {exc}")
+        listed = available_models(provider)
+        models = session.policy().models_for(endpoint, tuple(listed.models or endpoint.suggested_models))
+        model = st.selectbox("Model", models, key=f"compare_model_{index}_{endpoint.id}",
+                             index=min(index, len(models) - 1) if len(ids) == 1 else 0)
+        return Pane(endpoint, provider, model or "", None)
+
+
+def _race(choice: Choice, panes: list[Pane], columns, prompt: str, system_prompt: str) -> None:
+    turns, slots = [], []
+    for pane, column in zip(panes, columns):
+        refusal = pane.error or (None if pane.model else "Pick a model.") or session.admit(
+            pane.endpoint, pane.model)
+        if refusal:
+            column.warning(refusal)
+            continue
+        history = [{"role": "user", "content": prompt}]
+        turns.append(ChatTurn.start(pane.provider, pane.model, choice.options, history,
+                                    system_prompt, account=session.account()))
+        slots.append(column.empty())
+    if not turns:
+        return
+    race = SideBySide(turns)
+    st.session_state[ACTIVE] = race
+    try:
+        race.start()
+        for texts in race.progress():
+            for slot, turn, text in zip(slots, turns, texts):
+                slot.markdown(f"**{turn.model}**\n\n{text}")
+    finally:
+        race.settle()  # plain Python first: a rerun may interrupt the drawing below
+        if st.session_state.get(ACTIVE) is race:
+            del st.session_state[ACTIVE]
+        st.session_state[RESULTS] = _results(race)
+    for slot, result in zip(slots, st.session_state[RESULTS]):
+        with slot.container():
+            _show_result(result)
+
+
+def _results(race: SideBySide) -> list[dict]:
+    results = []
+    for index, turn in enumerate(race.turns):
+        timing = race.timing(index)
+        metrics = turn.stream.metrics
+        results.append({
+            "model": turn.model, "where": turn.provider.where, "text": turn.stream.text,
+            "error": str(turn.stream.error) if turn.stream.error else None,
+            "first_token_s": timing.first_token_s, "done_s": timing.done_s,
+            "tokens_per_s": metrics.tokens_per_s if metrics else None,
+            "completion_tokens": metrics.completion_tokens if metrics else None,
+            "estimate": metrics.usage_is_estimate if metrics else True,
+            "cost": turn.cost,
+        })
+    return results
+
+
+def _show_result(result: dict) -> None:
+    st.markdown(f"**{result['model']}**\n\n{result['text']}")
+    if result["error"]:
+        st.error(result["error"] + (" The partial answer is kept." if result["text"] else ""))
+    first, done = result["first_token_s"], result["done_s"]
+    speed = f"{result['tokens_per_s']:.1f} tok/s" if result["tokens_per_s"] else "— tok/s"
+    about = "≈ " if result["estimate"] else ""
+    cost = result["cost"]
+    price = "price unknown" if cost is None else "free" if cost == 0 else f"${cost:.6f}"
+    st.caption(
+        f"first token {'—' if first is None else f'{first:.2f} s'} · done "
+        f"{'—' if done is None else f'{done:.2f} s'} after the click · {speed} · "
+        f"{about}{result['completion_tokens'] or 0} tokens · {price} · {result['where']}")

@@ -1,0 +1,116 @@
+"""The chat page's context window: the strategy, the gauge, and the forgetting demo."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.chat.context import (
+    STRATEGY_LABELS, ContextPlan, ContextStrategy, plan_context, prompt_counter,
+)
+from lib.chat.history import Message
+from lib.chat.demos import FORGETTING_DEMO, FORGETTING_DEMO_WINDOW
+from lib.ui.provider_picker import Choice
+
+STRATEGY_KEY = "chat_context_strategy"
+LAST_KEY = "chat_context_last"
+BUDGET_KEY = "chat_context_budget"
+SUMMARIES = "chat_summaries"  # summaries already written, so no rerun pays for one twice
+
+# The lecture's context window sizes, for hosted models whose window we are not told.
+LECTURE_WINDOWS = "GPT-2: 2,048 tokens · nano models ≈ 32k · small ≈ 120k · frontier ≈ 1M"
+
+
+def context_strategy_input() -> ContextStrategy:
+    """The strategy widgets (sidebar), built from ContextStrategy's own fields."""
+    fields = ContextStrategy.model_fields
+    with st.expander("Context window", expanded=False):
+        name = st.selectbox("What each request carries", list(STRATEGY_LABELS),
+                            format_func=STRATEGY_LABELS.get, key=STRATEGY_KEY,
+                            help="Models keep no state: every request resends the "
+                                 "conversation. When it grows, something has to give.")
+        last = st.number_input("N (newest messages sent word for word)", 1, 200,
+                               st.session_state.get(LAST_KEY, 4), key=LAST_KEY,
+                               help=fields["last_messages"].description,
+                               disabled=name not in ("sliding_window", "summarize"))
+        budget = st.number_input("Token budget", 64, 1_000_000,
+                                 st.session_state.get(BUDGET_KEY, 1024), step=64,
+                                 key=BUDGET_KEY, help=fields["token_budget"].description,
+                                 disabled=name != "token_budget")
+        if st.button("Load the forgetting demo", key="chat_forgetting_demo",
+                     help="A name given in turn 1 and asked for in turn 8, with a sliding "
+                          f"window of {FORGETTING_DEMO_WINDOW} messages."):
+            _load_forgetting_demo()
+    return ContextStrategy(name=name, last_messages=int(last), token_budget=int(budget))
+
+
+def _load_forgetting_demo() -> None:
+    st.session_state["chat_history"] = [dict(m) for m in FORGETTING_DEMO]
+    st.session_state[STRATEGY_KEY] = "sliding_window"
+    st.session_state[LAST_KEY] = FORGETTING_DEMO_WINDOW
+    st.session_state.pop(SUMMARIES, None)
+    st.rerun()
+
+
+def summary_cache() -> dict:
+    return st.session_state.setdefault(SUMMARIES, {})
+
+
+def screen_plan(choice: Choice, history: list[Message], system_prompt: str,
+                strategy: ContextStrategy) -> ContextPlan | None:
+    """What the next request would carry, for the gauge and the marks on the history (no
+    summary is written for this: it comes when a message is sent)."""
+    if choice.provider is None or not history:
+        return None
+    count, _ = prompt_counter(choice.provider.context_window)
+    cache = summary_cache()
+    cached = _cache_only(cache)
+    try:
+        return plan_context(history, system_prompt, strategy, count, cached)
+    except Exception:  # the engine could not count (restarting): no gauge this run
+        return None
+
+
+def _cache_only(cache: dict):
+    def summarize(messages: list[Message]) -> str:
+        return cache.get(tuple((m["role"], m["content"]) for m in messages), "")
+    return summarize
+
+
+def context_gauge(plan: ContextPlan | None, choice: Choice) -> None:
+    """Tokens the conversation takes against the model's window, and what was left out."""
+    if plan is None:
+        return
+    window = choice.provider.context_window if choice.provider else None
+    _, exact = prompt_counter(window)
+    counted = "counted by the model's own template and tokenizer" if exact else (
+        "estimated with OpenAI's o200k tokenizer")
+    answer_room = choice.options.max_tokens
+    if window is not None:
+        used = plan.prompt_tokens + answer_room
+        st.progress(min(1.0, used / window.tokens),
+                    text=f"Context: {plan.prompt_tokens:,} prompt tokens + up to "
+                         f"{answer_room:,} for the answer, of this model's "
+                         f"{window.tokens:,}-token window ({counted}).")
+    else:
+        st.caption(f"Context: {plan.prompt_tokens:,} prompt tokens resent with the next "
+                   f"message ({counted}). Window sizes in the lecture: {LECTURE_WINDOWS}.")
+    if plan.left_out:
+        st.caption(f"🚫 {len(plan.left_out)} older message(s) are no longer sent: the model "
+                   "cannot see them.")
+    if plan.summarized:
+        done = "in the summary shown" if plan.summary else "in a summary written when you send"
+        st.caption(f"📝 {len(plan.summarized)} older message(s) are sent only {done}.")
+    if plan.summary:
+        with st.expander("The summary the model reads instead"):
+            st.markdown(plan.summary)
+
+
+def message_mark(plan: ContextPlan | None, index: int) -> str | None:
+    """Why message ``index`` of the history is not sent as it is, if it isn't."""
+    if plan is None:
+        return None
+    if index in plan.left_out:
+        return "🚫 No longer sent: outside the context the strategy keeps."
+    if index in plan.summarized:
+        return "📝 Sent only as part of the summary."
+    return None
