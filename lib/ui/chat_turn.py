@@ -14,7 +14,7 @@ from lib.chat.history import Message, mark_unsent
 from lib.chat.streaming import coalesce
 from lib.chat.turn import ChatTurn
 from lib.ui import session
-from lib.ui.chat_widgets import LiveWire, metrics_row
+from lib.ui.chat_widgets import LiveWire, metrics_row, usage_caption
 from lib.ui.context_controls import summary_cache
 from lib.ui.provider_picker import Choice
 
@@ -69,6 +69,8 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
     if stream.notice:
         st.caption(stream.notice)
     metrics_row(stream.metrics, cost)
+    if usage := usage_caption(turn.reply):
+        st.caption(usage)
 
 
 def _planned_messages(choice: Choice, history: list[Message], system_prompt: str,

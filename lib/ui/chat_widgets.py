@@ -16,7 +16,7 @@ def metrics_row(metrics: StreamMetrics | None, cost: Decimal | None = None) -> N
     if metrics is None:
         return
     estimate = " (est.)" if metrics.usage_is_estimate else ""
-    cols = st.columns(6)
+    cols = [*st.columns(3), *st.columns(3)]  # two rows: they fit beside the wire panel
     cols[0].metric("Time to first token",
                    f"{metrics.ttft_s * 1000:.0f} ms" if metrics.ttft_s is not None else "—")
     cols[1].metric("Tokens / s",
@@ -65,7 +65,7 @@ def wire_panel(inspector: Inspector) -> LiveWire:
     """The last HTTP exchange, raw (secrets redacted): the lecture's "=== REQUEST === /
     === RESPONSE ===" made live. Returns the panel, for the answer being streamed to redraw."""
     st.markdown(f"**🔍 {WIRE_TITLE}**")
-    wire = LiveWire(inspector, st.empty())
+    wire = LiveWire(inspector, st.container(height=640).empty())  # scrolls on its own
     wire.draw(final=True)
     return wire
 
@@ -96,7 +96,7 @@ def _exchange(latest: dict, events_shown: int) -> None:
     st.markdown(f"=== REQUEST === `{request['method']} {request['url']}`")
     with st.expander("Request headers (key redacted)"):
         st.json(request["headers"])
-    st.json(request["json"], expanded=2)
+    st.json(request["json"], expanded=3)
     status = response["status"] if response["status"] is not None else "waiting…"
     st.markdown(f"=== RESPONSE === `{status}`")
     with st.expander("Response headers"):
@@ -106,7 +106,8 @@ def _exchange(latest: dict, events_shown: int) -> None:
         st.caption(f"{len(events)} server-sent events (`content-type: text/event-stream`), "
                    "as they arrived" + (f"; the last {events_shown} shown"
                                         if len(events) > events_shown else ""))
-        st.code("\n\n".join(events[-events_shown:]), language="text")
+        with st.container(height=320):
+            st.code("\n\n".join(events[-events_shown:]), language="text")
     elif "json" in response:
         st.json(response["json"])
     else:

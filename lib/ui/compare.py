@@ -73,8 +73,7 @@ def _pane_picker(index: int, column) -> Pane:
             return Pane(endpoint, None, "", f"{endpoint.label} is not available: {exc}")
         listed = available_models(provider)
         models = session.policy().models_for(endpoint, tuple(listed.models or endpoint.suggested_models))
-        model = st.selectbox("Model", models, key=f"compare_model_{index}_{endpoint.id}",
-                             index=min(index, len(models) - 1) if len(ids) == 1 else 0)
+        model = st.selectbox("Model", models, key=f"compare_model_{index}_{endpoint.id}")
         return Pane(endpoint, provider, model or "", None)
 
 

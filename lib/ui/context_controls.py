@@ -23,32 +23,32 @@ LECTURE_WINDOWS = "GPT-2: 2,048 tokens · nano models ≈ 32k · small ≈ 120k 
 def context_strategy_input() -> ContextStrategy:
     """The strategy widgets (sidebar), built from ContextStrategy's own fields."""
     fields = ContextStrategy.model_fields
+    defaults = ContextStrategy()
+    st.session_state.setdefault(LAST_KEY, defaults.last_messages)  # the demo sets them too
+    st.session_state.setdefault(BUDGET_KEY, defaults.token_budget)
     with st.expander("Context window", expanded=False):
         name = st.selectbox("What each request carries", list(STRATEGY_LABELS),
                             format_func=STRATEGY_LABELS.get, key=STRATEGY_KEY,
                             help="Models keep no state: every request resends the "
                                  "conversation. When it grows, something has to give.")
-        last = st.number_input("N (newest messages sent word for word)", 1, 200,
-                               st.session_state.get(LAST_KEY, 4), key=LAST_KEY,
+        last = st.number_input("N (newest messages sent word for word)", 1, 200, key=LAST_KEY,
                                help=fields["last_messages"].description,
                                disabled=name not in ("sliding_window", "summarize"))
-        budget = st.number_input("Token budget", 64, 1_000_000,
-                                 st.session_state.get(BUDGET_KEY, 1024), step=64,
-                                 key=BUDGET_KEY, help=fields["token_budget"].description,
+        budget = st.number_input("Token budget", 64, 1_000_000, step=64, key=BUDGET_KEY, help=fields["token_budget"].description,
                                  disabled=name != "token_budget")
-        if st.button("Load the forgetting demo", key="chat_forgetting_demo",
-                     help="A name given in turn 1 and asked for in turn 8, with a sliding "
-                          f"window of {FORGETTING_DEMO_WINDOW} messages."):
-            _load_forgetting_demo()
+        st.button("Load the forgetting demo", key="chat_forgetting_demo",
+                  on_click=_load_forgetting_demo,
+                  help="A name given in turn 1 and asked for in turn 8, with a sliding "
+                       f"window of {FORGETTING_DEMO_WINDOW} messages.")
     return ContextStrategy(name=name, last_messages=int(last), token_budget=int(budget))
 
 
 def _load_forgetting_demo() -> None:
+    """Runs before the page is drawn, so the widgets show the demo's settings."""
     st.session_state["chat_history"] = [dict(m) for m in FORGETTING_DEMO]
     st.session_state[STRATEGY_KEY] = "sliding_window"
     st.session_state[LAST_KEY] = FORGETTING_DEMO_WINDOW
     st.session_state.pop(SUMMARIES, None)
-    st.rerun()
 
 
 def summary_cache() -> dict:

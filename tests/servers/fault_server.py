@@ -37,6 +37,8 @@ SCENARIOS = (
     "long",  # max_tokens (default 2000) deltas of " tok", as fast as possible
     "slow",  # a reply whose deltas arrive `slow_delay` seconds apart
     "late",  # like ok, but the response (headers included) starts 20 × slow_delay late
+    "paced",  # max_tokens (default 2000) numbered deltas " w1", " w2" … at `pace` per second
+    "reasoning",  # like ok, with the usage details of a reasoning model on OpenRouter
 )
 
 # Real, priced model ids that behave like a scenario, so costs and budgets can be tested.
@@ -51,6 +53,11 @@ LONG_PIECE = " tok"
 LONG_DEFAULT_TOKENS = 2000
 RETRY_AFTER_SECONDS = 7
 DEFAULT_SLOW_DELAY = 0.05  # seconds between "slow" deltas
+DEFAULT_PACE = 200.0  # "paced" deltas per second
+# What OpenRouter reports for a reasoning model: hidden reasoning tokens, a cached prompt
+# prefix, and its own cost in dollars. The lecture's GPT-5 example: 1,408 of 2,224.
+REASONING_USAGE = {"completion_tokens": 2224, "reasoning_tokens": 1408, "cached_tokens": 1024,
+                   "cost": 0.0223}
 KEEPALIVE_COMMENT = b": OPENROUTER PROCESSING\n\n"
 
 
@@ -71,6 +78,7 @@ class FaultServer:
         self, host: str = "127.0.0.1", port: int = 0, *, slow_delay: float = DEFAULT_SLOW_DELAY, history: int = 200
     ) -> None:
         self.slow_delay = slow_delay
+        self.pace = DEFAULT_PACE
         self._requests: deque[RecordedRequest] = deque(maxlen=history)
         self._lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), _Handler, fault_server=self)
@@ -285,6 +293,35 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(frame * batch)
             remaining -= batch
         self._finish_stream(completion, count, finish_reason)
+
+    def _scenario_paced(self, completion: _Completion, stream: bool, request: dict) -> None:
+        limit = request.get("max_completion_tokens") or request.get("max_tokens")
+        count = int(limit) if limit else LONG_DEFAULT_TOKENS
+        pieces = tuple(f" w{k}" for k in range(1, count + 1))
+        if not stream:
+            time.sleep(count / self.server.fault_server.pace)
+            self._send_json(200, completion.full("".join(pieces), count))
+            return
+        self._start_sse()
+        start = time.perf_counter()
+        for k, chunk in enumerate(completion.delta_chunks(pieces)):
+            wait = start + k / self.server.fault_server.pace - time.perf_counter()
+            if wait > 0:  # on a fixed schedule, so delays never add up
+                time.sleep(wait)
+            self.wfile.write(_http_chunk(_sse(chunk)))
+        self._finish_stream(completion, count, "stop")
+
+    def _scenario_reasoning(self, completion: _Completion, stream: bool, request: dict) -> None:
+        usage = completion.usage(REASONING_USAGE["completion_tokens"])
+        usage["completion_tokens_details"] = {"reasoning_tokens": REASONING_USAGE["reasoning_tokens"]}
+        usage["prompt_tokens_details"] = {"cached_tokens": REASONING_USAGE["cached_tokens"]}
+        usage["cost"] = REASONING_USAGE["cost"]
+        if stream:
+            self._reply(completion, OK_PIECES, stream)
+            return
+        body = completion.full("".join(OK_PIECES), REASONING_USAGE["completion_tokens"])
+        body["usage"] = usage
+        self._send_json(200, body)
 
     def _scenario_auth(self, completion: _Completion, stream: bool, request: dict) -> None:
         authorization = self.headers.get("Authorization", "")

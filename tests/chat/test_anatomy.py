@@ -1,0 +1,67 @@
+"""Anatomy of a response: real answers from the built-in server, fields explained."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from lib.chat.anatomy import collect, explain, price_check
+from lib.chat.errors import describe_error
+from lib.chat.providers import ChatProvider, make_provider
+from lib.config import BUILTIN, Endpoint
+from lib.inspector import Inspector
+from tests.servers.fault_server import REASONING_USAGE
+
+QUESTION = [{"role": "user", "content": "In one sentence: what is a token?"}]
+
+
+def readable(provider):
+    return lambda exc: str(describe_error(exc, provider.where, provider.inspector.redact))
+
+
+def test_the_built_in_server_answers_all_three_ways():
+    provider = make_provider(BUILTIN, Inspector())
+    found = collect(provider, BUILTIN.suggested_models[0], QUESTION, readable(provider))
+    assert found.errors == {}
+    whole = found.whole["response"]["json"]
+    assert whole["object"] == "chat.completion"
+    assert whole["choices"][0]["finish_reason"] in ("stop", "length")
+    assert found.whole["request"]["json"]["messages"] == QUESTION
+    stream = found.stream["response"]
+    assert stream["headers"]["content-type"].startswith("text/event-stream")
+    assert stream["sse_events"][-1] == "data: [DONE]"
+    assert '"choices":[]' in stream["sse_events"][-2]  # the usage chunk has no choices
+    legacy = found.legacy
+    assert legacy["request"]["url"].endswith("/v1/completions")
+    assert legacy["request"]["json"]["prompt"] == QUESTION[-1]["content"]
+    assert legacy["response"]["json"]["object"] == "text_completion"
+    assert isinstance(legacy["response"]["json"]["choices"][0]["text"], str)
+    assert provider.endpoint.api_key not in str(found)  # the inspector redacted its key
+    provider.close()
+
+
+def test_every_field_of_a_real_answer_is_listed_and_the_key_ones_explained():
+    provider = make_provider(BUILTIN, Inspector())
+    found = collect(provider, BUILTIN.suggested_models[0], QUESTION, readable(provider))
+    fields = {f.path: f for f in explain(found.whole["response"]["json"])}
+    for path in ("id", "object", "model", "choices.0.message.content",
+                 "choices.0.finish_reason", "usage.prompt_tokens", "usage.completion_tokens"):
+        assert fields[path].meaning, path
+    assert fields["choices.0.message.role"].value == "assistant"
+    assert "timings" in fields  # llama.cpp's own measurements, shown as one field
+    provider.close()
+
+
+def test_reasoning_cached_tokens_and_openrouters_cost_are_explained(fault_server):
+    endpoint = Endpoint(id="openrouter", label="OpenRouter (fault server)", kind="openai",
+                        base_url=fault_server.base_url, api_key="sk-or-test-anatomy")
+    provider = ChatProvider(endpoint, Inspector())
+    found = collect(provider, "reasoning", QUESTION, readable(provider))
+    response = found.whole["response"]["json"]
+    fields = {f.path: f for f in explain(response)}
+    reasoning = fields["usage.completion_tokens_details.reasoning_tokens"]
+    assert reasoning.value == REASONING_USAGE["reasoning_tokens"] and "1,408" in reasoning.meaning
+    assert fields["usage.prompt_tokens_details.cached_tokens"].meaning
+    assert "OpenRouter" in fields["usage.cost"].meaning
+    assert price_check("reasoning", response).provider_usd == Decimal("0.0223")
+    # The fault server, like OpenAI's chat models, has no /completions: a clear message.
+    assert found.legacy is None and "404" in found.errors["legacy"]

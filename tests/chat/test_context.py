@@ -1,0 +1,107 @@
+"""Context strategies on real token counts: the built-in model's engine templates and counts,
+and its own summaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.chat.context import (
+    SUMMARY_HEADING, CachedSummarizer, ContextStrategy, estimated_prompt_tokens, model_summary,
+    plan_context,
+)
+from lib.chat.demos import FORGETTING_DEMO, FORGETTING_DEMO_WINDOW
+from lib.chat.providers import make_provider
+from lib.config import BUILTIN
+from lib.inspector import Inspector
+from lib.models.engine import local_server
+
+SYSTEM = "You help travelers make plans for their trips."
+DEMO = [dict(m) for m in FORGETTING_DEMO]
+
+
+@pytest.fixture(scope="module")
+def count():
+    return local_server().count_chat_tokens
+
+
+def sent_text(plan) -> str:
+    return "\n".join(m["content"] for m in plan.messages)
+
+
+def test_keep_all_sends_every_message_and_counts_the_templated_prompt(count):
+    plan = plan_context(DEMO, SYSTEM, ContextStrategy(), count)
+    assert plan.messages[0] == {"role": "system", "content": SYSTEM}
+    assert len(plan.messages) == 1 + len(DEMO)
+    assert "Amelia" in sent_text(plan)
+    assert not plan.left_out and not plan.summarized
+    assert plan.prompt_tokens == count(plan.messages) > estimated_prompt_tokens(DEMO) / 2
+
+
+def test_a_small_sliding_window_forgets_the_name_from_turn_one(count):
+    strategy = ContextStrategy(name="sliding_window", last_messages=FORGETTING_DEMO_WINDOW)
+    plan = plan_context(DEMO, SYSTEM, strategy, count)
+    assert "Amelia" not in sent_text(plan)  # turn 8 asks for a name the model never sees
+    conversation = plan.messages[1:]
+    assert conversation[0]["role"] == "user"  # never starts with an answer
+    assert conversation[-1]["content"] == "By the way, what's my name?"
+    assert len(conversation) <= FORGETTING_DEMO_WINDOW
+    assert plan.left_out == frozenset(range(len(DEMO) - len(conversation)))
+    assert plan.prompt_tokens < plan_context(DEMO, SYSTEM, ContextStrategy(), count).prompt_tokens
+
+
+def test_a_token_budget_drops_only_as_many_old_messages_as_it_must(count):
+    full = plan_context(DEMO, SYSTEM, ContextStrategy(), count).prompt_tokens
+    budget = full * 2 // 3
+    plan = plan_context(DEMO, SYSTEM, ContextStrategy(name="token_budget", token_budget=budget),
+                        count)
+    assert plan.prompt_tokens <= budget < full
+    assert plan.left_out and min(plan.left_out) == 0
+    # Keeping the newest message that went would have broken the budget.
+    kept_from = max(plan.left_out) + 1
+    one_more = [{"role": "system", "content": SYSTEM},
+                *({"role": m["role"], "content": m["content"]} for m in DEMO[kept_from - 2:])]
+    assert count(one_more) > budget
+    assert plan.messages[1]["role"] == "user"
+
+
+def test_a_budget_smaller_than_the_newest_message_still_sends_it(count):
+    plan = plan_context(DEMO, SYSTEM, ContextStrategy(name="token_budget", token_budget=64),
+                        count)
+    assert [m["content"] for m in plan.messages[1:]] == ["By the way, what's my name?"]
+
+
+def test_summarize_folds_older_messages_into_the_one_system_prompt_written_by_the_model(count):
+    provider = make_provider(BUILTIN, Inspector())
+    cache: dict = {}
+    summarize = CachedSummarizer(model_summary(provider, BUILTIN.suggested_models[0]), cache)
+    strategy = ContextStrategy(name="summarize", last_messages=FORGETTING_DEMO_WINDOW)
+    plan = plan_context(DEMO, SYSTEM, strategy, count, summarize)
+    assert plan.summary and len(plan.summary) > 20
+    assert [m["role"] for m in plan.messages].count("system") == 1
+    system = plan.messages[0]["content"]
+    assert system.startswith(SYSTEM) and f"{SUMMARY_HEADING} {plan.summary}" in system
+    assert plan.summarized == frozenset(range(len(DEMO) - len(plan.messages) + 1))
+    assert plan.messages[-1]["content"] == "By the way, what's my name?"
+    sent = provider.inspector.latest()["request"]["json"]["messages"]
+    assert "Amelia" in sent[-1]["content"]  # the model was given the older turns to summarize
+    # The next turn (same older messages) reuses the summary instead of paying again.
+    again = plan_context(DEMO, SYSTEM, strategy, count, summarize)
+    assert again.summary == plan.summary and summarize.requests == 1
+    provider.close()
+
+
+def test_without_a_summarizer_the_plan_marks_what_will_be_summarized(count):
+    strategy = ContextStrategy(name="summarize", last_messages=FORGETTING_DEMO_WINDOW)
+    plan = plan_context(DEMO, "", strategy, count)
+    assert plan.summary is None and plan.summarized and not plan.left_out
+    assert plan.messages[0]["role"] == "user"
+
+
+def test_failed_and_refused_messages_are_not_counted_or_sent(count):
+    history = [*DEMO[:2], {"role": "user", "content": "refused", "unsent": True,
+                           "error": "cap reached"}, {"role": "user", "content": "Next?"}]
+    plan = plan_context(history, "", ContextStrategy(name="sliding_window", last_messages=2),
+                        count)
+    assert plan.messages == [{"role": "user", "content": "Next?"}]  # never an answer first
+    everything = plan_context(history, "", ContextStrategy(), count)
+    assert "refused" not in sent_text(everything) and len(everything.messages) == 3
