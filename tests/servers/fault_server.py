@@ -433,8 +433,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--slow-delay", type=float, default=DEFAULT_SLOW_DELAY, help="seconds between 'slow' deltas")
+    parser.add_argument("--pace", type=float, default=DEFAULT_PACE, help="'paced' deltas per second")
     args = parser.parse_args(argv)
     server = FaultServer(args.host, args.port, slow_delay=args.slow_delay)
+    server.pace = args.pace
     print(f"Fault server on {server.base_url} (models: {', '.join(SCENARIOS)})", flush=True)
     try:
         server.serve_forever()
