@@ -44,7 +44,7 @@ def compare_view(choice: Choice, system_prompt: str) -> None:
     prompt = st.text_area("Prompt", DEFAULT_PROMPT, key="compare_prompt", height=80)
     count = st.radio("Panes", [2, 3], horizontal=True, key="compare_panes")
     columns = st.columns(count)
-    panes = [_pane_picker(i, column) for i, column in enumerate(columns)]
+    panes = [_pane_picker(i, column, choice) for i, column in enumerate(columns)]
     if st.button("▶ Send to all at once", type="primary", key="compare_send",
                  disabled=not prompt.strip()):
         st.session_state.pop(RESULTS, None)
@@ -55,26 +55,40 @@ def compare_view(choice: Choice, system_prompt: str) -> None:
                 _show_result(result)
 
 
-def _usable(endpoints: list[Endpoint]) -> list[Endpoint]:
-    return [e for e in endpoints if e.kind == "builtin" or e.configured]
+def _pane_defaults(choice: Choice, endpoints: list[Endpoint]) -> list[str]:
+    """Which endpoint each pane starts on: the sidebar's, then hosted ones with a key, then
+    the built-in model (local servers are offered but rarely running)."""
+    keyed = [e.id for e in endpoints if e.kind != "builtin" and e.api_key]
+    builtin = [e.id for e in endpoints if e.kind == "builtin"]
+    ordered = [choice.endpoint.id, *keyed, *builtin]
+    return list(dict.fromkeys(ordered))
 
 
-def _pane_picker(index: int, column) -> Pane:
+def _pane_picker(index: int, column, choice: Choice) -> Pane:
     with column:
-        endpoints = _usable(session.endpoints())
+        endpoints = [e for e in session.endpoints() if e.kind == "builtin" or e.configured]
         labels = {e.id: e.label for e in endpoints}
         ids = list(labels)
+        defaults = _pane_defaults(choice, endpoints)
+        start = defaults[min(index, len(defaults) - 1)]
         endpoint_id = st.selectbox(f"Pane {index + 1}: provider", ids, key=f"compare_provider_{index}",
-                                   index=min(index, len(ids) - 1), format_func=labels.get)
+                                   index=ids.index(start) if start in ids else 0,
+                                   format_func=labels.get)
         endpoint = next(e for e in endpoints if e.id == endpoint_id)
         try:
             provider = session.provider_for(endpoint)
         except Exception as exc:  # the built-in model could not start: the pane says why
             return Pane(endpoint, None, "", f"{endpoint.label} is not available: {exc}")
         listed = available_models(provider)
-        models = session.policy().models_for(endpoint, tuple(listed.models or endpoint.suggested_models))
-        model = st.selectbox("Model", models, key=f"compare_model_{index}_{endpoint.id}")
-        return Pane(endpoint, provider, model or "", None)
+        models = session.policy().models_for(
+            endpoint, tuple(listed.models or endpoint.suggested_models))
+        if not models:
+            if listed.error:
+                st.caption(f"Could not list models: {listed.error}")
+            model = st.text_input("Model id", key=f"compare_model_text_{index}_{endpoint.id}")
+        else:
+            model = st.selectbox("Model", models, key=f"compare_model_{index}_{endpoint.id}")
+        return Pane(endpoint, provider, (model or "").strip(), None)
 
 
 def _race(choice: Choice, panes: list[Pane], columns, prompt: str, system_prompt: str) -> None:

@@ -57,7 +57,7 @@ def test_a_canary_key_never_reaches_the_page_or_the_log(start_streamlit, fault_s
     page.locator(CHAT_INPUT).fill("Hello")
     page.locator(CHAT_INPUT).press("Enter")
     page.get_by_text("The API key was rejected (401).").wait_for(timeout=30_000)
-    page.get_by_text("Inspector: the raw request and response").click()
+    page.get_by_text("On the wire: the exact request and what came back").wait_for()
     page.get_by_text("Incorrect API key provided").first.wait_for()
     assert fault_server.requests[-1].headers["authorization"] == f"Bearer {CANARY}"
     assert CANARY not in page.content()

@@ -181,10 +181,9 @@ def test_four_sessions_at_once_each_get_their_own_answer(start_streamlit, browse
             assert roles(session) == ["user", "assistant"], messages.all_inner_texts()
             assert squash(messages.nth(0).inner_text()).endswith(prompt)
             session.screenshot(path=str(url.log_path.parent / f"session-{pages.index(session) + 1}.png"))
-            inspector = session.locator('[data-testid="stExpander"]').filter(has_text="Inspector")
-            inspector.get_by_text("Inspector: the raw request and response").click()
-            inspector.get_by_text("server-sent events").wait_for()
-            assert prompt in inspector.inner_text()  # the request it sent carries its own question
+            wire = session.locator('[data-testid="stColumn"]').filter(has_text="=== REQUEST ===").last
+            wire.get_by_text("server-sent events").wait_for()
+            assert prompt in wire.inner_text()  # the request it sent carries its own question
             shown = session.locator("body").inner_text()
             for other in PROMPTS:
                 if other != prompt:
