@@ -6,7 +6,7 @@ from lib.ui.chat_turn import answer, settle_interrupted_answer
 from lib.ui.chat_widgets import conversation_message, wire_panel
 from lib.ui.compare import compare_view, settle_interrupted_compare
 from lib.ui.context_controls import (
-    context_gauge, context_strategy_input, message_mark, screen_plan,
+    context_gauge, context_strategy_input, last_request_messages, message_mark, screen_plan,
 )
 from lib.ui.conversation import clear_button, export_import, rewind_controls, view_code
 from lib.ui.page import lesson_header
@@ -52,6 +52,8 @@ with chat:
     if (rewound := rewind_controls(history)) is not None:
         history[:] = rewound
         st.rerun()  # draw the shortened conversation, then answer its last question
-    view_code(choice.endpoint, choice.model, history, system_prompt, choice.options, streaming)
+    view_code(choice.endpoint, choice.model,
+              last_request_messages(choice, history, system_prompt, strategy),
+              choice.options, streaming)
 with st.sidebar:  # drawn last, so it saves the answer just given too
     export_import(history, system_prompt)

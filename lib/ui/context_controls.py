@@ -7,7 +7,7 @@ import streamlit as st
 from lib.chat.context import (
     STRATEGY_LABELS, ContextPlan, ContextStrategy, plan_context, prompt_counter,
 )
-from lib.chat.history import Message
+from lib.chat.history import Message, to_api_messages
 from lib.chat.demos import FORGETTING_DEMO, FORGETTING_DEMO_WINDOW
 from lib.ui.provider_picker import Choice
 
@@ -68,6 +68,15 @@ def screen_plan(choice: Choice, history: list[Message], system_prompt: str,
         return plan_context(history, system_prompt, strategy, count, cached)
     except Exception:  # the engine could not count (restarting): no gauge this run
         return None
+
+
+def last_request_messages(choice: Choice, history: list[Message], system_prompt: str,
+                          strategy: ContextStrategy) -> list[Message]:
+    """The messages of the request that asked the last question, as the strategy sent them
+    (for "view code": the code must send exactly what the page sent)."""
+    asked = history[:-1] if history and history[-1]["role"] == "assistant" else history
+    plan = screen_plan(choice, asked, system_prompt, strategy)
+    return plan.messages if plan is not None else to_api_messages(asked, system_prompt)
 
 
 def _cache_only(cache: dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.chat.codegen import NOTE, python_snippet
-from lib.chat.history import Message, edited_from, for_regenerate, to_api_messages
+from lib.chat.history import Message, edited_from, for_regenerate
 from lib.chat.sampling import SamplingOptions
 from lib.chat.transcript import TranscriptError, from_json, to_json, to_markdown
 from lib.config import Endpoint
@@ -53,11 +53,9 @@ def export_import(history: list[Message], system_prompt: str) -> None:
             st.error(error)
 
 
-def view_code(endpoint: Endpoint, model: str, history: list[Message], system_prompt: str,
+def view_code(endpoint: Endpoint, model: str, messages: list[Message],
               options: SamplingOptions, streaming: bool) -> None:
-    """The Python (openai SDK) that sends the last request again, exactly."""
-    asked = history[:-1] if history and history[-1]["role"] == "assistant" else history
-    messages = to_api_messages(asked, system_prompt)
+    """The Python (openai SDK) that sends ``messages`` (the last request's) again, exactly."""
     with st.expander("View code: this request in Python"):
         if not model:
             st.caption("Pick a model first.")

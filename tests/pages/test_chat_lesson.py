@@ -3,6 +3,8 @@ wire panel — against the fault server and the built-in model on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
+
 from tests.pages.test_streaming_chat import CANARY, everything_shown, open_chat_page, send
 
 COMPARE = "⚖️ Compare models"
@@ -100,3 +102,16 @@ def test_anatomy_explains_a_reasoning_models_usage(fault_server, monkeypatch):
     assert any("text/event-stream" in m.value for m in at.markdown)
     assert any("404" in e.value for e in at.error)  # no /completions on this server
     assert CANARY not in everything_shown(at)
+
+
+def test_view_code_sends_what_the_sliding_window_sent(fault_server, monkeypatch):
+    at = open_chat_page(fault_server, monkeypatch)
+    at.sidebar.selectbox(key="lab_model_openai").set_value("ok").run()
+    at = load_forgetting_demo(at)
+    snippet = next(c.value for c in at.code if "chat.completions.create" in c.value)
+    sent = chat_requests(fault_server)[-1].body["messages"]
+    assert "Amelia" not in snippet and "what's my name?" in snippet
+    listed = snippet.split("messages = [\n", 1)[1].split("\n]\n", 1)[0]
+    assert listed.count('{"role": ') == len(sent)
+    for message in sent:
+        assert json.dumps(message["content"], ensure_ascii=False) in listed
