@@ -93,13 +93,14 @@ def _whole_answer(model: str, specimens: Specimens) -> None:
     left, right = st.columns([2, 3])
     left.markdown("=== RESPONSE === (`stream: false`)")
     left.json(response)
-    rows = ["| field | value | what it means |", "|---|---|---|"]
+    rows = []
     for field in explain(response):
         value = json.dumps(field.value, ensure_ascii=False)
-        if len(value) > 80:
-            value = value[:77] + "…"
-        rows.append(f"| `{field.path}` | `{value.replace('|', '/')}` | {field.meaning or ''} |")
-    right.markdown("\n".join(rows))
+        if len(value) > 60:
+            value = value[:57] + "…"
+        meaning = f" — {field.meaning}" if field.meaning else ""
+        rows.append(f"- `{field.path}` = `{value}`{meaning}")
+    right.markdown("**Field by field**\n\n" + "\n".join(rows))
     usage = response.get("usage") or {}
     if "completion_tokens_details" not in usage:
         right.caption("No `completion_tokens_details` here. A reasoning model (o-series, GPT-5) "

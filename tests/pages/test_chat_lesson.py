@@ -96,8 +96,8 @@ def test_anatomy_explains_a_reasoning_models_usage(fault_server, monkeypatch):
     at.run()
     at.button(key="anatomy_send").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    table = next(m.value for m in at.markdown if m.value.startswith("| field |"))
-    assert "`usage.completion_tokens_details.reasoning_tokens` | `1408`" in table
+    table = next(m.value for m in at.markdown if m.value.startswith("**Field by field**"))
+    assert "`usage.completion_tokens_details.reasoning_tokens` = `1408`" in table
     assert "`choices.0.finish_reason`" in table and "max_tokens reached" in table
     assert any("text/event-stream" in m.value for m in at.markdown)
     assert any("404" in e.value for e in at.error)  # no /completions on this server
