@@ -48,7 +48,7 @@ with chat:
         with st.chat_message("assistant"):  # a new, regenerated or edited question
             answer(choice, history, system_prompt, streaming, strategy, wire)
         plan = screen_plan(choice, history, system_prompt, strategy)
-    context_gauge(plan, choice)
+    context_gauge(plan, choice, history)
     if (rewound := rewind_controls(history)) is not None:
         history[:] = rewound
         st.rerun()  # draw the shortened conversation, then answer its last question

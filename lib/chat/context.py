@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -196,3 +197,21 @@ def model_summary(provider: ChatProvider, model: str, account: Account | None = 
         return completion.choices[0].message.content or ""
 
     return complete
+
+
+@dataclass(frozen=True)
+class ResendTotals:
+    """What the answers so far were sent in all: the lecture's "you pay per token for the
+    whole conversation every time"."""
+
+    turns: int
+    prompt_tokens: int
+    cost: Decimal | None  # None when some turn's price was unknown
+
+
+def resend_totals(history: list[Message]) -> ResendTotals:
+    usages = [m["usage"] for m in history
+              if m["role"] == "assistant" and (m.get("usage") or {}).get("prompt_tokens")]
+    costs = [u.get("cost") for u in usages]
+    cost = None if any(c is None for c in costs) else sum((Decimal(c) for c in costs), Decimal(0))
+    return ResendTotals(len(usages), sum(u["prompt_tokens"] for u in usages), cost)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.chat.context import (
-    STRATEGY_LABELS, ContextPlan, ContextStrategy, plan_context, prompt_counter,
+    STRATEGY_LABELS, ContextPlan, ContextStrategy, plan_context, prompt_counter, resend_totals,
 )
 from lib.chat.history import Message, to_api_messages
 from lib.chat.demos import FORGETTING_DEMO, FORGETTING_DEMO_WINDOW
@@ -85,8 +85,9 @@ def _cache_only(cache: dict):
     return summarize
 
 
-def context_gauge(plan: ContextPlan | None, choice: Choice) -> None:
-    """Tokens the conversation takes against the model's window, and what was left out."""
+def context_gauge(plan: ContextPlan | None, choice: Choice, history: list[Message]) -> None:
+    """Tokens the conversation takes against the model's window, what was left out, and what
+    resending it every turn has added up to."""
     if plan is None:
         return
     window = choice.provider.context_window if choice.provider else None
@@ -109,6 +110,11 @@ def context_gauge(plan: ContextPlan | None, choice: Choice) -> None:
     if plan.summarized:
         done = "in the summary shown" if plan.summary else "in a summary written when you send"
         st.caption(f"📝 {len(plan.summarized)} older message(s) are sent only {done}.")
+    totals = resend_totals(history)
+    if totals.turns > 1:
+        spent = "" if not totals.cost else f", ${totals.cost:.6f} in all"
+        st.caption(f"🔁 {totals.turns} answers so far were sent {totals.prompt_tokens:,} prompt "
+                   f"tokens altogether{spent}: each turn pays for the whole history again.")
     if plan.summary:
         with st.expander("The summary the model reads instead"):
             st.markdown(plan.summary)

@@ -46,6 +46,8 @@ def test_each_answer_says_what_its_turn_sent_and_the_prompt_grows(fault_server, 
     assert len(captions) == 2
     first, second = (int(c.split("sent ")[1].split(" prompt")[0].replace(",", "")) for c in captions)
     assert second > first  # the whole conversation went again
+    total = next(c.value for c in at.caption if c.value.startswith("🔁"))
+    assert f"2 answers so far were sent {first + second:,} prompt tokens" in total
     assert any("prompt tokens resent" in c.value for c in at.caption)  # the gauge, hosted model
 
 
