@@ -166,8 +166,10 @@ class DeploymentPolicy:
         return self.allowed_models
 
     def refusal(self, endpoint: Endpoint, model: str, session: SessionUsage,
-                spent_total: Decimal = Decimal(0), price_known: bool = True) -> str | None:
-        """Why this request may not be sent, or None."""
+                spent_total: Decimal = Decimal(0), price_known: bool = True,
+                pending: int = 0) -> str | None:
+        """Why this request may not be sent, or None. ``pending``: requests of this session
+        already let through but not yet recorded (panes of one comparison)."""
         if not self.guards(endpoint):
             return None
         elsewhere = "Carry on with the built-in model, or a provider with your own key."
@@ -185,7 +187,7 @@ class DeploymentPolicy:
             return ("The class has used this deployment's whole budget on the shared key "
                     f"(${self.max_spend_total}). {elsewhere}")
         if (self.max_requests_per_session is not None
-                and session.requests >= self.max_requests_per_session):
+                and session.requests + pending >= self.max_requests_per_session):
             return (f"This session has used its {self.max_requests_per_session} requests on "
                     f"the shared key. {elsewhere}")
         if (self.max_spend_per_session is not None

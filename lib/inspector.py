@@ -81,14 +81,34 @@ class Exchange:
     def _body_text(self) -> str:
         return b"".join(self.response_chunks).decode("utf-8", errors="replace")
 
-    def as_dict(self, redact: Redactor) -> dict[str, Any]:
-        """A redacted, display-ready view: what the inspector panel shows."""
+    def _tail_text(self, tail_bytes: int) -> str:
+        chunks = list(self.response_chunks)  # a copy: the reading thread appends
+        tail: list[bytes] = []
+        size = 0
+        for chunk in reversed(chunks):
+            tail.append(chunk)
+            size += len(chunk)
+            if size >= tail_bytes:
+                break
+        data = b"".join(reversed(tail))
+        if len(tail) < len(chunks) and b"\n\n" in data:
+            data = data[data.index(b"\n\n") + 2:]  # from the first whole event on
+        return data.decode("utf-8", errors="replace")
+
+    def as_dict(self, redact: Redactor, tail_bytes: int | None = None) -> dict[str, Any]:
+        """A redacted, display-ready view: what the inspector panel shows.
+
+        ``tail_bytes``: of a stream, decode and redact only about the last this many bytes
+        (whole events), and count the rest: a live view redrawn several times a second
+        must not redact half a megabyte each time (the regex holds the GIL for every
+        session of the class)."""
         request_text = self.request_body.decode("utf-8", errors="replace")
         try:
             request_json: Any = json.loads(redact(request_text)) if request_text else None
         except json.JSONDecodeError:
             request_json = redact(request_text)
-        body = redact(self._body_text())
+        body = redact(self._body_text() if tail_bytes is None or not self.streamed
+                      else self._tail_text(tail_bytes))
         view: dict[str, Any] = {
             "request": {
                 "method": self.method,
@@ -103,6 +123,9 @@ class Exchange:
         }
         if self.streamed:
             view["response"]["sse_events"] = [e for e in body.split("\n\n") if e.strip()]
+            if tail_bytes is not None:
+                chunks = list(self.response_chunks)
+                view["response"]["sse_event_count"] = sum(c.count(b"\n\n") for c in chunks)
         else:
             try:
                 view["response"]["json"] = json.loads(body) if body else None
@@ -171,10 +194,10 @@ class Inspector:
         with self._lock:
             self.exchanges.append(exchange)
 
-    def latest(self) -> dict[str, Any] | None:
+    def latest(self, tail_bytes: int | None = None) -> dict[str, Any] | None:
         with self._lock:
             exchange = self.exchanges[-1] if self.exchanges else None
-        return exchange.as_dict(self.redact) if exchange else None
+        return exchange.as_dict(self.redact, tail_bytes) if exchange else None
 
     def history(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -6,7 +6,8 @@ from lib.ui.chat_turn import answer, settle_interrupted_answer
 from lib.ui.chat_widgets import conversation_message, wire_panel
 from lib.ui.compare import compare_view, settle_interrupted_compare
 from lib.ui.context_controls import (
-    context_gauge, context_strategy_input, last_request_messages, message_mark, screen_plan,
+    context_gauge, context_strategy_input, last_request_messages, message_mark,
+    next_request_plan,
 )
 from lib.ui.conversation import clear_button, export_import, rewind_controls, view_code
 from lib.ui.page import lesson_header
@@ -41,19 +42,18 @@ chat, wire_column = st.columns([3, 2], gap="medium")
 with wire_column:
     wire = wire_panel(session.inspector())
 with chat:
-    plan = screen_plan(choice, history, system_prompt, strategy)
+    plan = next_request_plan(choice, history, system_prompt, strategy)
     for index, message in enumerate(history):
         conversation_message(message, message_mark(plan, index))
     if history and history[-1]["role"] == "user" and not history[-1].get("unsent"):
         with st.chat_message("assistant"):  # a new, regenerated or edited question
             answer(choice, history, system_prompt, streaming, strategy, wire)
-        plan = screen_plan(choice, history, system_prompt, strategy)
+        plan = next_request_plan(choice, history, system_prompt, strategy)
     context_gauge(plan, choice, history)
     if (rewound := rewind_controls(history)) is not None:
         history[:] = rewound
         st.rerun()  # draw the shortened conversation, then answer its last question
-    view_code(choice.endpoint, choice.model,
-              last_request_messages(choice, history, system_prompt, strategy),
+    view_code(choice.endpoint, choice.model, last_request_messages(history, system_prompt),
               choice.options, streaming)
 with st.sidebar:  # drawn last, so it saves the answer just given too
     export_import(history, system_prompt)

@@ -7,7 +7,9 @@ the provider's client, so the inspector has the raw exchanges, secrets redacted.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,7 +20,6 @@ from lib.chat.sampling import SamplingOptions
 from lib.cost.pricing import usage_cost
 
 ANATOMY_PROMPT = "In one sentence: what is a token?"
-ANATOMY_OPTIONS = SamplingOptions(temperature=0.0, max_tokens=60)
 
 # Where a path matches several (choices.0, choices.1 …), it is written with N.
 FIELD_MEANINGS: dict[str, str] = {
@@ -120,29 +121,66 @@ class Specimens:
 
 
 def collect(provider: ChatProvider, model: str, messages: list[Message],
-            on_error) -> Specimens:
-    """Send ``messages`` as a whole answer, as a stream, and (as a prompt) to /completions.
+            options: SamplingOptions, on_error: Callable[[Exception], str],
+            admit: Callable[[], str | None] = lambda: None,
+            record: Callable[[dict], None] = lambda usage: None) -> Specimens:
+    """Send ``messages`` as a whole answer, as a stream, and (the last one, as a prompt) to
+    /completions, with the chat's own settings (a reasoning model refuses what it doesn't
+    take, temperature 0 say: the page's settings are ones that work).
 
-    ``on_error(exc) -> str`` turns a failure into the message shown; each way fails alone."""
+    Each request is admitted first (``admit`` returns why not, or None) and, once a
+    provider answered 200, ``record``-ed with its usage ({} when none came): a cut stream is
+    billed too. ``on_error(exc)`` words a failure; each way fails alone."""
     found = Specimens(errors={})
     inspector = provider.inspector
 
-    def attempt(name: str, send) -> None:
+    def attempt(name: str, send: Callable[[], str | None]) -> None:
+        if refusal := admit():
+            found.errors[name] = refusal
+            return
+        before = inspector.exchanges[-1] if inspector.exchanges else None
         try:
             failure = send()  # a stream reports its failure instead of raising
         except Exception as exc:
             failure = on_error(exc)
+        exchange = inspector.exchanges[-1] if inspector.exchanges else None
+        view = inspector.latest() if exchange is not None and exchange is not before else None
+        if view is not None and view["response"]["status"] == 200:
+            record(usage_of(view) or {})
         if failure:
             found.errors[name] = str(failure)
         else:
-            setattr(found, name, inspector.latest())
+            setattr(found, name, view)
 
-    attempt("whole", lambda: provider.complete(messages, model, ANATOMY_OPTIONS) and None)
-    attempt("stream", lambda: _drain(provider.stream_chat(messages, model, ANATOMY_OPTIONS)))
-    attempt("legacy", lambda: provider.client.completions.create(
-        model=model, prompt=messages[-1]["content"], max_tokens=ANATOMY_OPTIONS.max_tokens,
-        temperature=ANATOMY_OPTIONS.temperature) and None)
+    def whole() -> None:
+        provider.complete(messages, model, options)
+
+    def legacy() -> None:
+        extra = options.extra_fields()
+        provider.client.completions.create(
+            model=model, prompt=messages[-1]["content"], max_tokens=options.max_tokens,
+            temperature=options.temperature, top_p=options.top_p, seed=options.seed,
+            extra_body=extra or None)
+
+    attempt("whole", whole)
+    attempt("stream", lambda: _drain(provider.stream_chat(messages, model, options)))
+    attempt("legacy", legacy)
     return found
+
+
+def usage_of(view: dict[str, Any]) -> dict[str, Any] | None:
+    """The usage a response reported: in its JSON, or in a stream's last usage chunk."""
+    response = view["response"]
+    if isinstance(response.get("json"), dict):
+        return response["json"].get("usage")
+    for event in reversed(response.get("sse_events", [])):
+        data = event.removeprefix("data: ").strip()
+        if data.startswith("{") and '"usage"' in data:
+            try:
+                return json.loads(data).get("usage")
+            except json.JSONDecodeError:
+                return None
+    return None
 
 
 def _drain(stream) -> str | None:

@@ -27,8 +27,11 @@ class PaneTiming:
 class SideBySide:
     """Several turns streamed at once."""
 
-    def __init__(self, turns: list[ChatTurn]) -> None:
+    def __init__(self, turns: list[ChatTurn], panes: list[int] | None = None,
+                 deadline_s: float = 300.0) -> None:
         self.turns = turns
+        self.panes = panes if panes is not None else list(range(len(turns)))  # where each shows
+        self.deadline_s = deadline_s  # a stream kept alive by keep-alive comments ends here
         self.started_at = time.perf_counter()
         self._threads = [threading.Thread(target=_drain, args=(turn,), daemon=True,
                                           name=f"compare-pane-{i + 1}")
@@ -45,8 +48,12 @@ class SideBySide:
         return any(not turn.stream.done for turn in self.turns)
 
     def progress(self, interval_s: float = 0.05) -> Iterator[list[str]]:
-        """Every pane's text so far, again and again until all are done."""
+        """Every pane's text so far, again and again until all are done (or the deadline
+        passes: then what still runs is stopped)."""
         while self.running:
+            if time.perf_counter() - self.started_at > self.deadline_s:
+                self.settle()
+                break
             yield [turn.stream.text for turn in self.turns]
             time.sleep(interval_s)
         yield [turn.stream.text for turn in self.turns]

@@ -17,7 +17,7 @@ screen can show it. Streamlit-free: counting and summarizing are passed in.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
@@ -67,11 +67,14 @@ class ContextPlan:
     """One request's messages, and what of the history did not go in it as it is."""
 
     messages: list[Message]
-    prompt_tokens: int  # of ``messages``, templated (or estimated: see counted_by)
+    prompt_tokens: int | None  # of ``messages``, templated; None if they could not be counted
     left_out: frozenset[int] = frozenset()  # history indices not sent at all
     summarized: frozenset[int] = frozenset()  # history indices sent only as the summary
     summary: str | None = None
-    notes: list[str] = field(default_factory=list)
+
+
+class SummaryFailed(RuntimeError):
+    """No summary: the request was refused or failed, or the model wrote nothing."""
 
 
 Counter = Callable[[list[Message]], int]
@@ -85,6 +88,9 @@ def plan_context(history: list[Message], system_prompt: str, strategy: ContextSt
     The newest message always goes; a kept part never starts with an answer (chat templates
     want the user first). ``summarize`` is called only when the strategy needs a summary;
     without one, the plan marks what will be summarized and counts without the summary.
+    Only the token budget needs counting to choose: elsewhere a count that fails (the engine
+    restarting) leaves ``prompt_tokens`` None. Raises SummaryFailed, and, for the token
+    budget, whatever counting raised.
     """
     entries = sendable(history)
     system = [{"role": "system", "content": system_prompt.strip()}] if system_prompt.strip() else []
@@ -96,24 +102,33 @@ def plan_context(history: list[Message], system_prompt: str, strategy: ContextSt
         kept = _starting_with_user(entries[-strategy.last_messages:])
         older = entries[: len(entries) - len(kept)]
         if older:  # without a summarizer (just drawing the screen), the summary is to come
-            summary = summarize([m for _, m in older]).strip() if summarize else None
+            summary = summarize([m for _, m in older]) if summarize else None
             head = _with_summary(system_prompt, summary) if summary else system
             messages = head + [m for _, m in kept]
-            return ContextPlan(messages, count(messages), summarized=_indices(older),
-                               summary=summary)
+            return ContextPlan(messages, _count_or_none(count, messages),
+                               summarized=_indices(older), summary=summary)
     else:
         kept = entries
     messages = system + [message for _, message in kept]
     left_out = _indices(entries[: len(entries) - len(kept)])
-    return ContextPlan(messages, count(messages), left_out=left_out)
+    return ContextPlan(messages, _count_or_none(count, messages), left_out=left_out)
 
 
-def summary_request(messages: list[Message]) -> list[Message]:
-    """The request that asks the model to summarize ``messages``: the transcript is one user
-    message, so the model summarizes instead of carrying on the conversation."""
-    transcript = "\n".join(f"{m['role'].upper()}: {m['content']}" for m in messages)
+def summary_request(messages: list[Message], previous: str | None = None) -> list[Message]:
+    """The request that asks the model to summarize ``messages`` (after an earlier summary,
+    when there is one): the transcript is one user message, so the model summarizes instead
+    of carrying on the conversation."""
+    lines = [f"EARLIER SUMMARY: {previous}"] if previous else []
+    lines += [f"{m['role'].upper()}: {m['content']}" for m in messages]
     return [{"role": "system", "content": SUMMARY_INSTRUCTION},
-            {"role": "user", "content": transcript}]
+            {"role": "user", "content": "\n".join(lines)}]
+
+
+def _count_or_none(count: Counter, messages: list[Message]) -> int | None:
+    try:
+        return count(messages)
+    except Exception:  # the screen shows no count; what is sent does not depend on it
+        return None
 
 
 def _with_summary(system_prompt: str, summary: str) -> list[Message]:
@@ -130,10 +145,26 @@ def _starting_with_user(entries: list[tuple[int, Message]]) -> list[tuple[int, M
 
 def _within_budget(entries: list[tuple[int, Message]], system: list[Message], budget: int,
                    count: Counter) -> list[tuple[int, Message]]:
-    kept = list(entries)
-    while len(kept) > 1 and count(system + [m for _, m in kept]) > budget:
-        kept = _starting_with_user(kept[1:])
-    return kept
+    """The longest tail that starts with the user and fits ``budget`` (the newest message
+    alone if none does). Fewer messages never count more, so a binary search over the
+    places a tail may start needs a handful of counts, not one per message."""
+    if not entries:
+        return []
+    starts = [i for i, (_, m) in enumerate(entries) if m["role"] == "user"]
+    if not starts or starts[-1] != len(entries) - 1:
+        starts.append(len(entries) - 1)
+
+    def fits(start: int) -> bool:
+        return count(system + [m for _, m in entries[start:]]) <= budget
+
+    low, high = 0, len(starts) - 1  # the answer is the first start that fits, or the last
+    while low < high:
+        middle = (low + high) // 2
+        if fits(starts[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return entries[starts[low]:]
 
 
 def _indices(entries: list[tuple[int, Message]]) -> frozenset[int]:
@@ -149,27 +180,6 @@ def estimated_prompt_tokens(messages: list[Message]) -> int:
     return sum(count_tokens(m["content"]) + 4 for m in messages) + 3 if messages else 0
 
 
-class CachedSummarizer:
-    """Summaries written by the chat's own model, each asked for once per set of messages.
-
-    ``complete(messages) -> (text, usage_cost)`` sends one plain request. The cache lives
-    with the session's conversation, so a rerun doesn't pay for the same summary twice.
-    """
-
-    def __init__(self, complete: Callable[[list[Message]], str],
-                 cache: dict[tuple[tuple[str, str], ...], str]) -> None:
-        self._complete = complete
-        self._cache = cache
-        self.requests = 0  # summaries actually asked for (not from the cache)
-
-    def __call__(self, messages: list[Message]) -> str:
-        key = tuple((m["role"], m["content"]) for m in messages)
-        if key not in self._cache:
-            self._cache[key] = self._complete(summary_request(messages))
-            self.requests += 1
-        return self._cache[key]
-
-
 def prompt_counter(window: ContextWindow | None) -> tuple[Counter, bool]:
     """How to count a request's prompt tokens, and whether the count is exact: the built-in
     model's engine templates and tokenizes (exact); for hosted models, an estimate."""
@@ -178,23 +188,82 @@ def prompt_counter(window: ContextWindow | None) -> tuple[Counter, bool]:
     return estimated_prompt_tokens, False
 
 
+def remembered(count: Counter, memory: dict, keep: int = 256) -> Counter:
+    """``count`` with a memory of what it counted: a page plans several times a run and
+    every run again, and each exact count is two requests to the shared engine."""
+    def counted(messages: list[Message]) -> int:
+        key = tuple((m["role"], m["content"]) for m in messages)
+        if key not in memory:
+            if len(memory) >= keep:
+                del memory[next(iter(memory))]  # the oldest
+            memory[key] = count(messages)
+        return memory[key]
+    return counted
+
+
+@dataclass(frozen=True)
+class SummaryCost:
+    """The summary request a turn made: shown with the turn, since it is paid for too."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cost: Decimal | None
+
+
+class CachedSummarizer:
+    """Summaries written by the chat's own model, built up as messages leave the window.
+
+    ``complete(request) -> (text, SummaryCost)`` sends one plain request. ``memory`` (the
+    session's) keeps only the latest summary and the messages it covers: when more messages
+    fall out of the window, the model is sent that summary and the new messages only, so a
+    turn never pays to summarize the whole conversation again.
+    """
+
+    def __init__(self, complete: Callable[[list[Message]], tuple[str, SummaryCost]],
+                 memory: dict) -> None:
+        self._complete = complete
+        self._memory = memory
+        self.spent: list[SummaryCost] = []  # summary requests made by this summarizer
+
+    def __call__(self, messages: list[Message]) -> str:
+        key = tuple((m["role"], m["content"]) for m in messages)
+        known, summary = self._memory.get("covers", ()), self._memory.get("summary")
+        if key == known and summary:
+            return summary
+        if known and summary and key[: len(known)] == known:
+            request = summary_request(messages[len(known):], previous=summary)
+        else:
+            request = summary_request(messages)
+        text, cost = self._complete(request)
+        self.spent.append(cost)
+        text = text.strip()
+        if not text:
+            raise SummaryFailed("the model wrote an empty summary")
+        self._memory.clear()
+        self._memory.update(covers=key, summary=text)
+        return text
+
+
 SUMMARY_MAX_TOKENS = 200
 
 
-def model_summary(provider: ChatProvider, model: str, account: Account | None = None
-                  ) -> Callable[[list[Message]], str]:
-    """Summaries by the chat's own model: one plain request at temperature 0, priced and
-    recorded like any other request on a deployment's key."""
+def model_summary(provider: ChatProvider, model: str, account: Account | None = None,
+                  admit: Callable[[], str | None] = lambda: None
+                  ) -> Callable[[list[Message]], tuple[str, SummaryCost]]:
+    """Summaries by the chat's own model: one plain request at temperature 0, admitted,
+    priced and recorded like any other request on a deployment's key."""
     options = SamplingOptions(temperature=0.0, max_tokens=SUMMARY_MAX_TOKENS)
 
-    def complete(messages: list[Message]) -> str:
+    def complete(messages: list[Message]) -> tuple[str, SummaryCost]:
+        if refusal := admit():
+            raise SummaryFailed(refusal)
         completion = provider.complete(messages, model, options)
         usage = completion.usage
+        prompt, written = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+        cost = usage_cost(model, prompt, written) if provider.endpoint.bills_usage else Decimal(0)
         if account is not None and provider.endpoint.key_from_deployment:
-            cost = (usage_cost(model, usage.prompt_tokens, usage.completion_tokens)
-                    if usage else None)
-            account.record(model, cost if provider.endpoint.bills_usage else None)
-        return completion.choices[0].message.content or ""
+            account.record(model, cost)
+        return completion.choices[0].message.content or "", SummaryCost(prompt, written, cost)
 
     return complete
 

@@ -104,11 +104,13 @@ class ChatProvider:
             except Exception:  # the engine could not count: send as is, it refuses if too long
                 fitted = None
             if fitted is not None and not fitted.fits:
-                return ChatStream(_raiser(PromptTooLong(
+                refused = ChatStream(_raiser(PromptTooLong(
                     f"The newest message needs {fitted.prompt_tokens:,} tokens and the answer "
                     f"{options.max_tokens:,} more, but the model reads at most "
                     f"{self.context_window.tokens:,}. Shorten the message or lower max_tokens."
                 )), self.where)
+                refused.messages = messages
+                return refused
             if fitted is not None and fitted.dropped:
                 messages = fitted.messages
                 notice = (f"The {fitted.dropped} oldest message(s) were left out so the "
@@ -124,6 +126,8 @@ class ChatProvider:
         answer = ChatStream(request, self.where, prompt_text=prompt_text,
                             redact=self.inspector.redact)
         answer.notice = notice
+        answer.messages = messages
+        answer.request_body = self.request_body(messages, model, options, stream)
         return answer
 
     def complete(self, messages: Messages, model: str, options: SamplingOptions):

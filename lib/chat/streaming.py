@@ -79,6 +79,8 @@ class ChatStream:
         self._finish_lock = threading.RLock()  # close() may race the reading thread's end
         self._source: Iterable[ChatCompletionChunk] | None = None
         self.finished_at: float | None = None  # time.perf_counter() when it ended
+        self.messages: list[dict] = []  # what the request carries (set by the provider)
+        self.request_body: dict | None = None  # its JSON body, as it will be sent
 
     @property
     def first_token_at(self) -> float | None:

@@ -47,16 +47,22 @@ class ChatTurn:
     def start(cls, provider: ChatProvider, model: str, options: SamplingOptions,
               history: list[Message], system_prompt: str = "",
               account: Account | None = None, stream: bool = True,
-              messages: list[Message] | None = None) -> ChatTurn:
+              messages: list[Message] | None = None, reply: Message | None = None) -> ChatTurn:
         """Prepare the request for the conversation and add the (empty) answer to it.
 
         ``messages`` is what to send when a context strategy chose (lib/chat/context.py);
-        by default the whole conversation. Nothing is sent until ``turn.stream`` is iterated."""
+        by default the whole conversation. ``reply``: the answer's message when the caller
+        already put it in the history (after ``history``). Nothing is sent until
+        ``turn.stream`` is iterated."""
         if messages is None:
             messages = to_api_messages(history, system_prompt)
         answer = provider.stream_chat(messages, model, options, stream=stream)
-        reply: Message = {"role": "assistant", "content": ""}
-        history.append(reply)
+        if reply is None:
+            reply = {"role": "assistant", "content": ""}
+            history.append(reply)
+        for earlier in history:  # only the newest answer keeps the request it came from
+            earlier.pop("request", None)
+        reply["request"] = answer.messages
         return cls(provider, model, answer, reply, account)
 
     def settle(self) -> Decimal | None:

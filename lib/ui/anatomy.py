@@ -27,12 +27,11 @@ WHO_USES_WHAT = (
 
 def anatomy_view(choice: Choice, system_prompt: str) -> None:
     st.markdown(f"Send one short question to **{choice.model or 'the chosen model'}** three "
-                "ways — a whole answer, a stream, and the 2020 `/completions` API — then read "
-                "what came back, field by field.")
+                "ways — a whole answer, a stream, and the 2020 `/completions` API — with the "
+                "sidebar's settings, then read what came back, field by field.")
     question = st.text_input("Question", ANATOMY_PROMPT, key="anatomy_prompt")
     if st.button("Send it three ways", type="primary", key="anatomy_send"):
-        refusal = choice.error or (None if choice.model else "Pick a model in the sidebar.") \
-            or session.admit(choice.endpoint, choice.model)
+        refusal = choice.error or (None if choice.model else "Pick a model in the sidebar.")
         if refusal:
             st.warning(refusal)
         else:
@@ -55,28 +54,17 @@ def _collect(choice: Choice, question: str, system_prompt: str) -> Specimens:
     provider = choice.provider
     messages = [{"role": "system", "content": system_prompt.strip()}] if system_prompt.strip() else []
     messages.append({"role": "user", "content": question})
-    specimens = collect(provider, choice.model, messages,
-                        lambda exc: str(describe_error(exc, provider.where, provider.inspector.redact)))
-    if provider.endpoint.key_from_deployment:  # three requests on the deployment's key
-        account = session.account()
-        for specimen in (specimens.whole, specimens.stream, specimens.legacy):
-            if specimen is not None:
-                usage = _usage(specimen) or {}
-                cost = usage_cost(choice.model, usage.get("prompt_tokens") or 0,
-                                  usage.get("completion_tokens") or 0)
-                account.record(choice.model, cost if provider.endpoint.bills_usage else None)
-    return specimens
+    account = session.account()
 
+    def record(usage: dict) -> None:  # each request on a deployment's key, as it is answered
+        if provider.endpoint.key_from_deployment:
+            cost = usage_cost(choice.model, usage.get("prompt_tokens") or 0,
+                              usage.get("completion_tokens") or 0)
+            account.record(choice.model, cost if provider.endpoint.bills_usage else None)
 
-def _usage(specimen: dict) -> dict | None:
-    response = specimen["response"]
-    if "json" in response and isinstance(response["json"], dict):
-        return response["json"].get("usage")
-    for event in reversed(response.get("sse_events", [])):
-        data = event.removeprefix("data: ").strip()
-        if data.startswith("{") and '"usage"' in data:
-            return json.loads(data).get("usage")
-    return None
+    return collect(provider, choice.model, messages, choice.options,
+                   lambda exc: str(describe_error(exc, provider.where, provider.inspector.redact)),
+                   admit=lambda: session.admit(choice.endpoint, choice.model), record=record)
 
 
 def _failed(specimens: Specimens, name: str) -> bool:

@@ -7,7 +7,8 @@ from contextlib import nullcontext
 import streamlit as st
 
 from lib.chat.context import (
-    CachedSummarizer, ContextStrategy, model_summary, plan_context, prompt_counter,
+    CachedSummarizer, ContextPlan, ContextStrategy, SummaryCost, SummaryFailed, model_summary,
+    plan_context,
 )
 from lib.chat.errors import describe_error
 from lib.chat.history import Message, mark_unsent
@@ -15,7 +16,7 @@ from lib.chat.streaming import coalesce
 from lib.chat.turn import ChatTurn
 from lib.ui import session
 from lib.ui.chat_widgets import LiveWire, metrics_row, usage_caption
-from lib.ui.context_controls import summary_cache
+from lib.ui.context_controls import summary_cache, token_counter
 from lib.ui.provider_picker import Choice
 
 ACTIVE = "chat_active_turn"  # the ChatTurn being streamed, for the next run to settle
@@ -39,15 +40,23 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
         mark_unsent(history[-1], refusal)
         st.warning(refusal)
         return
-    messages = _planned_messages(choice, history, system_prompt, strategy)
-    turn = ChatTurn.start(choice.provider, choice.model, choice.options, history,
-                          system_prompt, account=session.account(), stream=streaming,
-                          messages=messages)
+    # The answer goes in first: a rerun from here on (a click while the summary is being
+    # written, say) finds the question taken and does not answer it a second time.
+    reply: Message = {"role": "assistant", "content": ""}
+    history.append(reply)
+    asked = history[:-1]
+    st.session_state[ACTIVE] = NotSent(reply)
+    plan, summaries = _plan(choice, asked, system_prompt, strategy)
+    turn = ChatTurn.start(choice.provider, choice.model, choice.options, asked, system_prompt,
+                          account=session.account(), stream=streaming,
+                          messages=plan.messages if plan else None, reply=reply)
     st.session_state[ACTIVE] = turn
     stop = st.empty()
     # Any click reruns the page, which interrupts this run: the finally below keeps the text.
     stop.button("⏹ Stop generating", key="chat_stop")
     try:
+        if wire is not None:
+            wire.draw_pending(turn.stream.request_body)
         shown = st.empty()  # not st.write_stream: its first use imports pandas and pyarrow
         text = ""  # (1–5 s before the first answer's request even goes out, measured)
         for delta in coalesce(turn.stream):
@@ -57,8 +66,10 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
                 wire.draw()
     finally:
         cost = turn.settle()  # plain Python first: an st call here could raise
+        if summaries:
+            reply.setdefault("usage", {})["summaries"] = [vars(c) for c in summaries]
         if st.session_state.get(ACTIVE) is turn:
-            del st.session_state[ACTIVE]
+            st.session_state.pop(ACTIVE, None)
         stop.empty()
     if wire is not None:
         wire.draw(final=True)
@@ -73,29 +84,46 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
         st.caption(usage)
 
 
-def _planned_messages(choice: Choice, history: list[Message], system_prompt: str,
-                      strategy: ContextStrategy | None) -> list[Message] | None:
-    """What the context strategy sends (None: the whole conversation). A summary that can't
-    be written leaves the older messages out instead, and says so."""
+class NotSent:
+    """An answer whose request was still being prepared when a rerun came: it is settled as
+    stopped, and its question is left for the user to ask again."""
+
+    def __init__(self, reply: Message) -> None:
+        self.reply = reply
+
+    def settle(self) -> None:
+        if not self.reply.get("content") and not self.reply.get("error"):
+            self.reply["error"] = "Stopped before the request was sent."
+
+
+def _plan(choice: Choice, asked: list[Message], system_prompt: str,
+          strategy: ContextStrategy | None) -> tuple[ContextPlan | None, list[SummaryCost]]:
+    """What the context strategy sends (None: the whole conversation), and any summary
+    requests it made. A failure is said in words of the strategy in use."""
     if strategy is None or strategy.name == "keep_all":
-        return None
-    count, _ = prompt_counter(choice.provider.context_window)
-    summarize = None
+        return None, []
+    count = token_counter(choice)
+    summarizer = None
     if strategy.name == "summarize":
-        summarize = CachedSummarizer(
-            model_summary(choice.provider, choice.model, session.account()), summary_cache())
+        summarizer = CachedSummarizer(
+            model_summary(choice.provider, choice.model, session.account(),
+                          admit=lambda: session.admit(choice.endpoint, choice.model)),
+            summary_cache())
     try:
-        with st.spinner("Summarizing the older messages…") if summarize else nullcontext():
-            return plan_context(history, system_prompt, strategy, count, summarize).messages
-    except Exception as exc:
-        reason = describe_error(exc, choice.provider.where, choice.provider.inspector.redact)
-        st.warning(f"The summary could not be written ({reason}); the older messages are "
-                   "left out instead.")
+        with st.spinner("Summarizing the older messages…") if summarizer else nullcontext():
+            plan = plan_context(asked, system_prompt, strategy, count, summarizer)
+    except SummaryFailed as exc:
+        st.warning(f"No summary this turn ({exc}): the older messages are left out instead, "
+                   "as a sliding window would.")
         fallback = strategy.model_copy(update={"name": "sliding_window"})
-        try:
-            return plan_context(history, system_prompt, fallback, count).messages
-        except Exception:
-            return None  # the engine could not count: send it all, the engine fits it
+        plan = plan_context(asked, system_prompt, fallback, count)
+    except Exception as exc:  # counting for the token budget failed
+        reason = describe_error(exc, choice.provider.where, choice.provider.inspector.redact)
+        st.warning(f"The messages could not be counted for the token budget ({reason}): "
+                   "this turn sends the whole conversation, and the built-in model's server "
+                   "leaves out the oldest messages if they don't fit its window.")
+        plan = None
+    return plan, summarizer.spent if summarizer else []
 
 
 def settle_interrupted_answer() -> None:

@@ -52,12 +52,19 @@ def usage_caption(message: Message) -> str | None:
     about = "≈ " if usage.get("estimate") else ""
     cost = usage.get("cost")
     price = "" if cost is None else " · free" if Decimal(cost) == 0 else f" · ${Decimal(cost):.6f}"
-    return (f"This turn sent {about}{usage['prompt_tokens']:,} prompt tokens (everything the "
+    text = (f"This turn sent {about}{usage['prompt_tokens']:,} prompt tokens (everything the "
             f"model was shown, again) and got {about}{usage['completion_tokens']:,} back{price}.")
+    for summary in usage.get("summaries", ()):
+        paid = summary["cost"]
+        paid = "" if paid is None else " · free" if paid == 0 else f" · ${paid:.6f}"
+        text += (f" Writing the summary took one more request: {summary['prompt_tokens']:,} "
+                 f"tokens in, {summary['completion_tokens']:,} out{paid}.")
+    return text
 
 
 WIRE_TITLE = "On the wire: the exact request and what came back"
 LIVE_EVENTS = 30  # while streaming, the newest events only: the page stays quick
+LIVE_TAIL_BYTES = 16_000  # of the body, decoded and redacted for a live redraw
 SHOWN_EVENTS = 400  # once done; a 2,000-token answer is ~2,000 events
 
 
@@ -83,12 +90,22 @@ class LiveWire:
         if not final and now - self._drawn_at < 0.25:
             return
         self._drawn_at = now
-        latest = self.inspector.latest()
+        latest = self.inspector.latest(tail_bytes=None if final else LIVE_TAIL_BYTES)
         with self.slot.container():
             if latest is None:
                 st.caption("Nothing sent yet. Send a message and the HTTP exchange appears here.")
                 return
             _exchange(latest, LIVE_EVENTS if not final else SHOWN_EVENTS)
+
+    def draw_pending(self, body: dict | None) -> None:
+        """The request about to go out, before anything has come back (without streaming,
+        the whole wait happens here)."""
+        if body is None:
+            return
+        with self.slot.container():
+            st.markdown("=== REQUEST === `POST /chat/completions`")
+            st.json(body, expanded=3)
+            st.markdown("=== RESPONSE === `waiting…`")
 
 
 def _exchange(latest: dict, events_shown: int) -> None:
@@ -103,9 +120,10 @@ def _exchange(latest: dict, events_shown: int) -> None:
         st.json(response["headers"])
     if "sse_events" in response:
         events = response["sse_events"]
-        st.caption(f"{len(events)} server-sent events (`content-type: text/event-stream`), "
+        total = response.get("sse_event_count", len(events))
+        st.caption(f"{total} server-sent events (`content-type: text/event-stream`), "
                    "as they arrived" + (f"; the last {events_shown} shown"
-                                        if len(events) > events_shown else ""))
+                                        if total > events_shown else ""))
         with st.container(height=320):
             st.code("\n\n".join(events[-events_shown:]), language="text")
     elif "json" in response:

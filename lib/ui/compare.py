@@ -50,9 +50,10 @@ def compare_view(choice: Choice, system_prompt: str) -> None:
         st.session_state.pop(RESULTS, None)
         _race(choice, panes, columns, prompt.strip(), system_prompt)
     elif results := st.session_state.get(RESULTS):
-        for column, result in zip(columns, results):
-            with column:
-                _show_result(result)
+        for result in results:
+            if result["pane"] < len(columns):
+                with columns[result["pane"]]:
+                    _show_result(result)
 
 
 def _pane_defaults(choice: Choice, endpoints: list[Endpoint]) -> list[str]:
@@ -92,32 +93,41 @@ def _pane_picker(index: int, column, choice: Choice) -> Pane:
 
 
 def _race(choice: Choice, panes: list[Pane], columns, prompt: str, system_prompt: str) -> None:
-    turns, slots = [], []
-    for pane, column in zip(panes, columns):
+    turns, slots, shown_panes, pending = [], [], [], 0
+    for index, (pane, column) in enumerate(zip(panes, columns)):
         refusal = pane.error or (None if pane.model else "Pick a model.") or session.admit(
-            pane.endpoint, pane.model)
+            pane.endpoint, pane.model, pending)
         if refusal:
             column.warning(refusal)
             continue
+        pending += pane.endpoint.key_from_deployment  # let through, recorded when settled
         history = [{"role": "user", "content": prompt}]
         turns.append(ChatTurn.start(pane.provider, pane.model, choice.options, history,
                                     system_prompt, account=session.account()))
         slots.append(column.empty())
+        shown_panes.append(index)
     if not turns:
         return
-    race = SideBySide(turns)
+    race = SideBySide(turns, panes=shown_panes)
     st.session_state[ACTIVE] = race
+    # Any click reruns the page and interrupts this run; the next run settles the race.
+    stop = st.empty()
+    stop.button("⏹ Stop all", key="compare_stop")
     try:
         race.start()
-        for texts in race.progress():
-            for slot, turn, text in zip(slots, turns, texts):
-                slot.markdown(f"**{turn.model}**\n\n{text}")
+        drawn = [-1] * len(turns)
+        for texts in race.progress(interval_s=0.1):
+            for i, (slot, turn, text) in enumerate(zip(slots, turns, texts)):
+                if len(text) != drawn[i]:  # only panes that moved: the page stays light
+                    slot.markdown(f"**{turn.model}**\n\n{text}")
+                    drawn[i] = len(text)
     finally:
         race.settle()  # plain Python first: a rerun may interrupt the drawing below
-        if st.session_state.get(ACTIVE) is race:
-            del st.session_state[ACTIVE]
-        st.session_state[RESULTS] = _results(race)
-    for slot, result in zip(slots, st.session_state[RESULTS]):
+        if st.session_state.get(ACTIVE) is race:  # not taken over by a newer run
+            st.session_state.pop(ACTIVE, None)
+            st.session_state[RESULTS] = _results(race)
+        stop.empty()
+    for slot, result in zip(slots, _results(race)):
         with slot.container():
             _show_result(result)
 
@@ -128,7 +138,8 @@ def _results(race: SideBySide) -> list[dict]:
         timing = race.timing(index)
         metrics = turn.stream.metrics
         results.append({
-            "model": turn.model, "where": turn.provider.where, "text": turn.stream.text,
+            "pane": race.panes[index], "model": turn.model, "where": turn.provider.where,
+            "text": turn.stream.text,
             "error": str(turn.stream.error) if turn.stream.error else None,
             "first_token_s": timing.first_token_s, "done_s": timing.done_s,
             "tokens_per_s": metrics.tokens_per_s if metrics else None,

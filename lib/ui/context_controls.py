@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.chat.context import (
-    STRATEGY_LABELS, ContextPlan, ContextStrategy, plan_context, prompt_counter, resend_totals,
+    STRATEGY_LABELS, ContextPlan, ContextStrategy, plan_context, prompt_counter, remembered,
+    resend_totals,
 )
 from lib.chat.history import Message, to_api_messages
 from lib.chat.demos import FORGETTING_DEMO, FORGETTING_DEMO_WINDOW
@@ -14,7 +15,8 @@ from lib.ui.provider_picker import Choice
 STRATEGY_KEY = "chat_context_strategy"
 LAST_KEY = "chat_context_last"
 BUDGET_KEY = "chat_context_budget"
-SUMMARIES = "chat_summaries"  # summaries already written, so no rerun pays for one twice
+SUMMARIES = "chat_summaries"  # the latest summary and what it covers (lib/chat/context.py)
+COUNTS = "chat_token_counts"  # prompt tokens already counted, per model
 
 # The lecture's context window sizes, for hosted models whose window we are not told.
 LECTURE_WINDOWS = "GPT-2: 2,048 tokens · nano models ≈ 32k · small ≈ 120k · frontier ≈ 1M"
@@ -55,34 +57,46 @@ def summary_cache() -> dict:
     return st.session_state.setdefault(SUMMARIES, {})
 
 
-def screen_plan(choice: Choice, history: list[Message], system_prompt: str,
-                strategy: ContextStrategy) -> ContextPlan | None:
-    """What the next request would carry, for the gauge and the marks on the history (no
-    summary is written for this: it comes when a message is sent)."""
+def token_counter(choice: Choice):
+    """Counts the prompt tokens of messages for the chosen model, remembering what it
+    counted (this session, this model): planning runs every time the page is drawn."""
+    count, _ = prompt_counter(choice.provider.context_window)
+    memories = st.session_state.setdefault(COUNTS, {})
+    if len(memories) > 8:  # a few models per session at most
+        memories.clear()
+    return remembered(count, memories.setdefault((choice.endpoint.fingerprint, choice.model), {}))
+
+
+def next_request_plan(choice: Choice, history: list[Message], system_prompt: str,
+                      strategy: ContextStrategy) -> ContextPlan | None:
+    """What the next request carries: for the gauge and the marks on the history. A question
+    waiting for its answer is that request; otherwise an empty next message stands in. No
+    summary is written for this (one comes when a message is sent); one already written is
+    shown."""
     if choice.provider is None or not history:
         return None
-    count, _ = prompt_counter(choice.provider.context_window)
-    cache = summary_cache()
-    cached = _cache_only(cache)
+    pending = history[-1]["role"] == "user" and not history[-1].get("unsent")
+    upcoming = history if pending else [*history, {"role": "user", "content": ""}]
+    memory = summary_cache()
+    known = memory.get("covers", ())
+
+    def written(messages: list[Message]) -> str | None:
+        key = tuple((m["role"], m["content"]) for m in messages)
+        return memory.get("summary") if key == known else None
+
     try:
-        return plan_context(history, system_prompt, strategy, count, cached)
+        return plan_context(upcoming, system_prompt, strategy, token_counter(choice), written)
     except Exception:  # the engine could not count (restarting): no gauge this run
         return None
 
 
-def last_request_messages(choice: Choice, history: list[Message], system_prompt: str,
-                          strategy: ContextStrategy) -> list[Message]:
-    """The messages of the request that asked the last question, as the strategy sent them
-    (for "view code": the code must send exactly what the page sent)."""
-    asked = history[:-1] if history and history[-1]["role"] == "assistant" else history
-    plan = screen_plan(choice, asked, system_prompt, strategy)
-    return plan.messages if plan is not None else to_api_messages(asked, system_prompt)
-
-
-def _cache_only(cache: dict):
-    def summarize(messages: list[Message]) -> str:
-        return cache.get(tuple((m["role"], m["content"]) for m in messages), "")
-    return summarize
+def last_request_messages(history: list[Message], system_prompt: str) -> list[Message]:
+    """The messages the last answer's request carried, as sent (for "view code": the code
+    sends exactly what the page sent); before any answer, the conversation as it stands."""
+    for message in reversed(history):
+        if message["role"] == "assistant" and message.get("request"):
+            return message["request"]
+    return to_api_messages(history, system_prompt)
 
 
 def context_gauge(plan: ContextPlan | None, choice: Choice, history: list[Message]) -> None:
@@ -95,7 +109,9 @@ def context_gauge(plan: ContextPlan | None, choice: Choice, history: list[Messag
     counted = "counted by the model's own template and tokenizer" if exact else (
         "estimated with OpenAI's o200k tokenizer")
     answer_room = choice.options.max_tokens
-    if window is not None:
+    if plan.prompt_tokens is None:
+        st.caption("Context: the prompt could not be counted just now.")
+    elif window is not None:
         used = plan.prompt_tokens + answer_room
         st.progress(min(1.0, used / window.tokens),
                     text=f"Context: {plan.prompt_tokens:,} prompt tokens + up to "

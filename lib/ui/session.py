@@ -92,12 +92,13 @@ def account() -> KeyAccount:
     return KeyAccount(usage())
 
 
-def admit(endpoint: Endpoint, model: str) -> str | None:
+def admit(endpoint: Endpoint, model: str, pending: int = 0) -> str | None:
     """Why a request to ``model`` on ``endpoint`` may not be sent, or None: the deployment
-    policy, for every page that sends requests."""
+    policy, for every request any page sends. ``pending``: requests already let through in
+    this run and not yet recorded."""
     rules = policy()
     price_known = usage_cost(model, 0, 0) is not None if rules.caps_spending else True
-    return rules.refusal(endpoint, model, usage(), LEDGER.spent_usd, price_known)
+    return rules.refusal(endpoint, model, usage(), LEDGER.spent_usd, price_known, pending)
 
 
 def note_visit() -> None:

@@ -7,11 +7,13 @@ from decimal import Decimal
 from lib.chat.anatomy import collect, explain, price_check
 from lib.chat.errors import describe_error
 from lib.chat.providers import ChatProvider, make_provider
+from lib.chat.sampling import SamplingOptions
 from lib.config import BUILTIN, Endpoint
 from lib.inspector import Inspector
 from tests.servers.fault_server import REASONING_USAGE
 
 QUESTION = [{"role": "user", "content": "In one sentence: what is a token?"}]
+OPTIONS = SamplingOptions(temperature=0.0, max_tokens=40)
 
 
 def readable(provider):
@@ -20,7 +22,7 @@ def readable(provider):
 
 def test_the_built_in_server_answers_all_three_ways():
     provider = make_provider(BUILTIN, Inspector())
-    found = collect(provider, BUILTIN.suggested_models[0], QUESTION, readable(provider))
+    found = collect(provider, BUILTIN.suggested_models[0], QUESTION, OPTIONS, readable(provider))
     assert found.errors == {}
     whole = found.whole["response"]["json"]
     assert whole["object"] == "chat.completion"
@@ -41,7 +43,7 @@ def test_the_built_in_server_answers_all_three_ways():
 
 def test_every_field_of_a_real_answer_is_listed_and_the_key_ones_explained():
     provider = make_provider(BUILTIN, Inspector())
-    found = collect(provider, BUILTIN.suggested_models[0], QUESTION, readable(provider))
+    found = collect(provider, BUILTIN.suggested_models[0], QUESTION, OPTIONS, readable(provider))
     fields = {f.path: f for f in explain(found.whole["response"]["json"])}
     for path in ("id", "object", "model", "choices.0.message.content",
                  "choices.0.finish_reason", "usage.prompt_tokens", "usage.completion_tokens"):
@@ -55,7 +57,9 @@ def test_reasoning_cached_tokens_and_openrouters_cost_are_explained(fault_server
     endpoint = Endpoint(id="openrouter", label="OpenRouter (fault server)", kind="openai",
                         base_url=fault_server.base_url, api_key="sk-or-test-anatomy")
     provider = ChatProvider(endpoint, Inspector())
-    found = collect(provider, "reasoning", QUESTION, readable(provider))
+    recorded: list[dict] = []
+    found = collect(provider, "reasoning", QUESTION, OPTIONS, readable(provider),
+                    record=recorded.append)
     response = found.whole["response"]["json"]
     fields = {f.path: f for f in explain(response)}
     reasoning = fields["usage.completion_tokens_details.reasoning_tokens"]
@@ -65,3 +69,23 @@ def test_reasoning_cached_tokens_and_openrouters_cost_are_explained(fault_server
     assert price_check("reasoning", response).provider_usd == Decimal("0.0223")
     # The fault server, like OpenAI's chat models, has no /completions: a clear message.
     assert found.legacy is None and "404" in found.errors["legacy"]
+    # Two requests were answered (and are billed); the refused one is not.
+    assert [u.get("completion_tokens") for u in recorded] == [2224, 5]
+
+
+def test_each_request_is_admitted_on_its_own(fault_server):
+    endpoint = Endpoint(id="openai", label="Fault server", kind="openai",
+                        base_url=fault_server.base_url, api_key="sk-test-anatomy")
+    provider = ChatProvider(endpoint, Inspector())
+    left = [1]  # a cap with one request left
+
+    def admit():
+        if not left[0]:
+            return "This session has used its requests."
+        left[0] -= 1
+
+    found = collect(provider, "ok", QUESTION, OPTIONS, readable(provider), admit=admit)
+    assert found.whole is not None
+    assert found.errors == {"stream": "This session has used its requests.",
+                            "legacy": "This session has used its requests."}
+    assert len([r for r in fault_server.requests if r.method == "POST"]) == 1

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from lib.chat.context import (
-    SUMMARY_HEADING, CachedSummarizer, ContextStrategy, estimated_prompt_tokens, model_summary,
-    plan_context,
+    SUMMARY_HEADING, CachedSummarizer, ContextStrategy, SummaryFailed, estimated_prompt_tokens,
+    model_summary, plan_context,
 )
 from lib.chat.demos import FORGETTING_DEMO, FORGETTING_DEMO_WINDOW
-from lib.chat.providers import make_provider
-from lib.config import BUILTIN
+from lib.chat.providers import ChatProvider, make_provider
+from lib.config import BUILTIN, Endpoint
 from lib.inspector import Inspector
 from lib.models.engine import local_server
 
@@ -86,8 +86,33 @@ def test_summarize_folds_older_messages_into_the_one_system_prompt_written_by_th
     assert "Amelia" in sent[-1]["content"]  # the model was given the older turns to summarize
     # The next turn (same older messages) reuses the summary instead of paying again.
     again = plan_context(DEMO, SYSTEM, strategy, count, summarize)
-    assert again.summary == plan.summary and summarize.requests == 1
+    assert again.summary == plan.summary and len(summarize.spent) == 1
+    assert summarize.spent[0].prompt_tokens > 50 and summarize.spent[0].cost == 0
+    # Two turns later, only the summary and the two messages that left the window are sent.
+    longer = [*DEMO, {"role": "assistant", "content": "I don't know your name."},
+              {"role": "user", "content": "It's in my first message!"}]
+    later = plan_context(longer, SYSTEM, strategy, count, summarize)
+    asked = provider.inspector.latest()["request"]["json"]["messages"][-1]["content"]
+    assert asked.startswith(f"EARLIER SUMMARY: {plan.summary}")
+    assert DEMO[0]["content"] not in asked and len(summarize.spent) == 2
+    assert later.summary and later.summarized == frozenset(range(len(longer) - 3))
     provider.close()
+
+
+def test_an_empty_or_refused_summary_is_a_failure_not_a_silent_drop(fault_server):
+    endpoint = Endpoint(id="openai", label="Fault server", kind="openai",
+                        base_url=fault_server.base_url, api_key="sk-test-summary")
+    provider = ChatProvider(endpoint, Inspector())
+    strategy = ContextStrategy(name="summarize", last_messages=FORGETTING_DEMO_WINDOW)
+    memory: dict = {}
+    empty = CachedSummarizer(model_summary(provider, "empty"), memory)
+    with pytest.raises(SummaryFailed, match="empty summary"):
+        plan_context(DEMO, SYSTEM, strategy, estimated_prompt_tokens, empty)
+    assert memory == {}  # nothing cached: the next turn tries again
+    refused = CachedSummarizer(model_summary(provider, "ok", admit=lambda: "cap reached"), memory)
+    with pytest.raises(SummaryFailed, match="cap reached"):
+        plan_context(DEMO, SYSTEM, strategy, estimated_prompt_tokens, refused)
+    assert not [r for r in fault_server.requests if r.body and r.body.get("model") == "ok"]
 
 
 def test_without_a_summarizer_the_plan_marks_what_will_be_summarized(count):

@@ -142,3 +142,16 @@ def test_the_body_we_show_is_the_body_that_was_sent(fault_server):
     options = SamplingOptions(max_tokens=20, temperature=0.3, top_k=5, seed=7)
     list(provider.stream_chat(messages, "ok", options))
     assert provider.request_body(messages, "ok", options) == fault_server.requests[-1].body
+
+
+def test_the_live_view_of_a_long_stream_is_its_redacted_tail(fault_server):
+    inspector = Inspector()
+    stream, _ = run(provider_for(fault_server.base_url, inspector), "long")
+    exchange = inspector.exchanges[-1]
+    exchange.response_chunks.append(f'data: {{"echo": "{CANARY}"}}\n\n'.encode())
+    full = inspector.latest()["response"]["sse_events"]
+    tail = inspector.latest(tail_bytes=2_000)["response"]
+    assert len(full) > 40 and 0 < len(tail["sse_events"]) < len(full) / 2  # ~2 kB of 12
+    assert tail["sse_events"] == full[-len(tail["sse_events"]):]  # whole events, the newest
+    assert tail["sse_event_count"] == len(full)
+    assert CANARY not in repr(tail) and REDACTED in tail["sse_events"][-1]

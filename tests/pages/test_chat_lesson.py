@@ -117,3 +117,29 @@ def test_view_code_sends_what_the_sliding_window_sent(fault_server, monkeypatch)
     assert listed.count('{"role": ') == len(sent)
     for message in sent:
         assert json.dumps(message["content"], ensure_ascii=False) in listed
+
+
+def test_compare_panes_count_against_the_session_cap_one_by_one(fault_server, monkeypatch):
+    at = open_chat_page(fault_server, monkeypatch, LAB_MAX_REQUESTS_PER_SESSION="1")
+    at.session_state["chat_view"] = COMPARE
+    at.run()
+    at.selectbox(key="compare_provider_1").set_value("openai").run()
+    at.selectbox(key="compare_model_0_openai").set_value("ok")
+    at.selectbox(key="compare_model_1_openai").set_value("slow")
+    at.button(key="compare_send").click().run()
+    assert len(chat_requests(fault_server)) == 1  # the second pane was over the cap
+    assert "used its 1 requests" in at.warning[0].value
+    at.run()  # drawn again from the stored results: each under its own pane
+    assert [r["pane"] for r in at.session_state["compare_results"]] == [0]
+    assert any("Hello from the fault server." in m.value for m in at.columns[0].markdown)
+
+
+def test_anatomy_requests_count_against_the_session_cap(fault_server, monkeypatch):
+    at = open_chat_page(fault_server, monkeypatch, LAB_MAX_REQUESTS_PER_SESSION="2")
+    at.sidebar.selectbox(key="lab_model_openai").set_value("ok").run()
+    at.session_state["chat_view"] = ANATOMY
+    at.run()
+    at.button(key="anatomy_send").click().run()
+    posts = [r for r in fault_server.requests if r.method == "POST"]
+    assert len(posts) == 2  # the whole answer and the stream; /completions was refused
+    assert any("used its 2 requests" in e.value for e in at.error)

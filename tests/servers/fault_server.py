@@ -39,6 +39,7 @@ SCENARIOS = (
     "late",  # like ok, but the response (headers included) starts 20 × slow_delay late
     "paced",  # max_tokens (default 2000) numbered deltas " w1", " w2" … at `pace` per second
     "reasoning",  # like ok, with the usage details of a reasoning model on OpenRouter
+    "empty",  # a reply with no text at all
 )
 
 # Real, priced model ids that behave like a scenario, so costs and budgets can be tested.
@@ -322,6 +323,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = completion.full("".join(OK_PIECES), REASONING_USAGE["completion_tokens"])
         body["usage"] = usage
         self._send_json(200, body)
+
+    def _scenario_empty(self, completion: _Completion, stream: bool, request: dict) -> None:
+        self._reply(completion, ("",), stream)
 
     def _scenario_auth(self, completion: _Completion, stream: bool, request: dict) -> None:
         authorization = self.headers.get("Authorization", "")
