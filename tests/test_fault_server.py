@@ -143,9 +143,10 @@ def test_slow_spaces_its_deltas(client, fault_server):
     fault_server.slow_delay = 0.03
     arrivals = [time.perf_counter() for chunk in stream(client, "slow") if chunk.choices[0].delta.content]
 
-    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    # The server waits between deltas; a busy client may read two at once, so the whole
+    # span is what is checked, not each gap.
     assert len(arrivals) > 5
-    assert min(gaps) > 0.015
+    assert arrivals[-1] - arrivals[0] > 0.8 * 0.03 * (len(arrivals) - 1)
 
 
 def test_unknown_model_is_a_404(client):

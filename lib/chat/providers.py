@@ -134,14 +134,17 @@ class ChatProvider:
         """One non-streaming completion (the SDK's ChatCompletion object)."""
         return self._send(messages, model, options, stream=False)
 
-    def list_models(self, timeout_s: float = 3.0) -> list[str]:
-        """Model ids from GET /models; raises if the server doesn't answer quickly.
+    def list_models(self, timeout_s: float = 3.0) -> dict[str, int | None]:
+        """Model ids from GET /models, each with its context window when the listing gives
+        one (OpenRouter: ``context_length``; vLLM: ``max_model_len``); raises if the server
+        doesn't answer quickly.
 
         A client of its own, without the inspector's hooks: the inspector shows the chat.
         """
         with openai.OpenAI(base_url=self.endpoint.base_url, max_retries=0, timeout=timeout_s,
                            api_key=self.endpoint.api_key or "no-key-needed") as client:
-            return sorted(model.id for model in client.models.list().data)
+            listed = client.models.list().data
+        return {model.id: _window(model.model_extra or {}) for model in sorted(listed, key=lambda m: m.id)}
 
     def close(self) -> None:
         self.client.close()
@@ -157,6 +160,14 @@ def as_chunk(completion: ChatCompletion) -> ChatCompletionChunk:
                      "delta": {"role": "assistant", "content": choice.message.content}}],
         "usage": completion.usage.model_dump() if completion.usage else None,
     })
+
+
+def _window(extra: dict) -> int | None:
+    for name in ("context_length", "max_model_len"):
+        value = extra.get(name)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
 
 
 def _raiser(exc: Exception):

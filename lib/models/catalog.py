@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lib.chat.providers import ChatProvider
 from lib.chat.errors import describe_error
@@ -16,6 +16,7 @@ CACHE_SECONDS = 300.0
 class ModelList:
     models: tuple[str, ...]
     error: str | None = None  # why the list is empty: free-text entry is the fallback
+    windows: dict[str, int] = field(default_factory=dict)  # context windows the listing gave
 
 
 _cache: dict[str, tuple[float, ModelList]] = {}
@@ -31,7 +32,8 @@ def available_models(provider: ChatProvider, timeout_s: float = 3.0) -> ModelLis
     if hit and hit[0] > now:
         return hit[1]
     try:
-        result = ModelList(tuple(provider.list_models(timeout_s=timeout_s)))
+        listed = provider.list_models(timeout_s=timeout_s)
+        result = ModelList(tuple(listed), windows={m: w for m, w in listed.items() if w})
         ttl = CACHE_SECONDS
     except Exception as exc:
         result = ModelList((), str(describe_error(exc, provider.where, provider.inspector.redact)))

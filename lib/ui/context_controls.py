@@ -111,12 +111,12 @@ def context_gauge(plan: ContextPlan | None, choice: Choice, history: list[Messag
     answer_room = choice.options.max_tokens
     if plan.prompt_tokens is None:
         st.caption("Context: the prompt could not be counted just now.")
-    elif window is not None:
+    elif choice.window_tokens:
         used = plan.prompt_tokens + answer_room
-        st.progress(min(1.0, used / window.tokens),
+        st.progress(min(1.0, used / choice.window_tokens),
                     text=f"Context: {plan.prompt_tokens:,} prompt tokens + up to "
                          f"{answer_room:,} for the answer, of this model's "
-                         f"{window.tokens:,}-token window ({counted}).")
+                         f"{choice.window_tokens:,}-token window ({counted}).")
     else:
         st.caption(f"Context: {plan.prompt_tokens:,} prompt tokens resent with the next "
                    f"message ({counted}). Window sizes in the lecture: {LECTURE_WINDOWS}.")

@@ -29,6 +29,7 @@ class Choice:
     model: str
     options: SamplingOptions
     error: str | None = None
+    window_tokens: int | None = None  # the model's context window, when known
 
 
 def _key_and_url_inputs(endpoint: Endpoint) -> None:
@@ -49,7 +50,8 @@ def _key_and_url_inputs(endpoint: Endpoint) -> None:
         )
 
 
-def _model_input(endpoint: Endpoint, provider: ChatProvider | None) -> str:
+def _model_input(endpoint: Endpoint, provider: ChatProvider | None) -> tuple[str, int | None]:
+    """The model picked, and its context window if the server's listing gives one."""
     listed = available_models(provider) if provider and endpoint.configured else None
     models = listed.models if listed and listed.models else endpoint.suggested_models
     models = session.policy().models_for(endpoint, tuple(models))
@@ -62,8 +64,8 @@ def _model_input(endpoint: Endpoint, provider: ChatProvider | None) -> str:
         st.caption("Ids ending in `:free` cost nothing: OpenRouter serves them with lower rate "
                    "limits, and the provider may log prompts.")
     if picked == OTHER_MODEL:
-        return st.text_input("Model id", key=f"lab_model_text_{endpoint.id}").strip()
-    return picked
+        return st.text_input("Model id", key=f"lab_model_text_{endpoint.id}").strip(), None
+    return picked, (listed.windows.get(picked) if listed else None)
 
 
 def sampling_inputs(context_tokens: int | None = None) -> SamplingOptions:
@@ -133,7 +135,8 @@ def provider_sidebar() -> Choice:
         endpoint = next(e for e in endpoints if e.id == chosen_id)
         _key_and_url_inputs(endpoint)
         provider, error = _connect(endpoint)
-        model = _model_input(endpoint, provider)
+        model, listed_window = _model_input(endpoint, provider)
         window = provider.context_window if provider else None
-        options = sampling_inputs(window.tokens if window else None)
-    return Choice(endpoint, provider, model, options, error)
+        window_tokens = window.tokens if window else listed_window
+        options = sampling_inputs(window_tokens)
+    return Choice(endpoint, provider, model, options, error, window_tokens)

@@ -54,6 +54,7 @@ LONG_PIECE = " tok"
 LONG_DEFAULT_TOKENS = 2000
 RETRY_AFTER_SECONDS = 7
 DEFAULT_SLOW_DELAY = 0.05  # seconds between "slow" deltas
+CONTEXT_LENGTH = 8192  # listed with every model, as OpenRouter lists context_length
 DEFAULT_PACE = 200.0  # "paced" deltas per second
 # What OpenRouter reports for a reasoning model: hidden reasoning tokens, a cached prompt
 # prefix, and its own cost in dollars. The lecture's GPT-5 example: 1,408 of 2,224.
@@ -231,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._record(body=None)
         if self.path.rstrip("/") == "/v1/models":
-            models = [{"id": name, "object": "model", "created": 0, "owned_by": "fault-server"} for name in (*SCENARIOS, *PRICED_ALIASES)]
+            models = [{"id": name, "object": "model", "created": 0, "owned_by": "fault-server", "context_length": CONTEXT_LENGTH} for name in (*SCENARIOS, *PRICED_ALIASES)]
             self._send_json(200, {"object": "list", "data": models})
         else:
             self._send_json(404, _error_body(f"Unknown path {self.path}", "invalid_request_error", None))
