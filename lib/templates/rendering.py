@@ -79,3 +79,9 @@ def special_token_ids(tokenizer) -> frozenset[int]:
     ids = set(tokenizer.all_special_ids)
     ids.update(i for i, added in tokenizer.added_tokens_decoder.items() if added.special)
     return frozenset(ids)
+
+
+def family_chat_template(family_id: str) -> str:
+    """The family's Jinja chat template, as its tokenizer_config.json carries it."""
+    with tokenizer_in_use(family_id) as tokenizer:
+        return tokenizer.chat_template or ""
