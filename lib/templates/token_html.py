@@ -52,4 +52,4 @@ def tokens_html(tokens: tuple[TokenPiece, ...] | list[TokenPiece], *, boundaries
         kind = " (special)" if token.special else ""
         spans.append(f'<span title="id {token.id}{kind}" style="{";".join(styles)}">{body}</span>')
     return ('<div style="font-family:ui-monospace,monospace;font-size:.9em;line-height:1.9;'
-            f'word-break:break-all">{"".join(spans)}</div>')
+            f'overflow-wrap:anywhere">{"".join(spans)}</div>')

@@ -42,7 +42,8 @@ def token_viewer() -> None:
         counts[0].metric("Tokens", check.tokens)
         counts[1].metric("Words", check.words)
         counts[2].metric("Napkin estimate", check.napkin_tokens,
-                         None if check.error_percent is None else f"{check.error_percent:+.0f}%",
+                         None if check.error_percent is None
+                         else f"{check.error_percent:+.0f}% vs real",
                          delta_color="off", help=f"The lecture's napkin maths: {NAPKIN_RULE}.")
         counts[3].metric("Words per 100 tokens",
                          "–" if check.words_per_100_tokens is None
