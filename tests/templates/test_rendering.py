@@ -97,6 +97,13 @@ def test_a_misplaced_system_prompt_is_the_templates_own_error(family_id):
     assert not prompt.text and not prompt.tokens
 
 
+def test_a_second_system_prompt_mistral_refuses_gemma_lets_through():
+    extra = [*LECTURE, {"role": "system", "content": "Answer in French."}]
+    assert "Only user and assistant roles are supported" in render_with_family("mistral", extra).error
+    gemma = render_with_family("gemma", extra)  # in the assistant's slot, it passes the turn check
+    assert not gemma.error and "<start_of_turn>system\nAnswer in French.<end_of_turn>" in gemma.text
+
+
 def test_chatml_renders_a_second_system_prompt_where_it_is():
     extra = [*LECTURE, {"role": "system", "content": "Answer in French."}]
     prompt = render_with_family("chatml", extra)
