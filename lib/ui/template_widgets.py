@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from lib.templates.conversation import (
     LECTURE_MESSAGES, ROLES, as_messages, moved, new_row, removed, rows_from_messages,
 )
+from lib.templates.engine_templates import EngineUnavailable
 from lib.templates.rendering import RenderedPrompt
 from lib.templates.token_html import tokens_html
 
@@ -84,3 +87,12 @@ def rendered_prompt(prompt: RenderedPrompt, *, highlight_special: bool, show_ids
         st.code(" ".join(str(token.id) for token in prompt.tokens), language=None, wrap_lines=True)
     with st.expander("As a Python string"):
         st.code(repr(prompt.text), language="python", wrap_lines=True)
+
+
+def template_source(read_template: Callable[[], str], origin: str) -> None:
+    """The Jinja that made the string, in a closed expander."""
+    with st.expander(f"The template (Jinja, from {origin})"):
+        try:
+            st.code(read_template() or "(none)", language="jinja2", wrap_lines=True)
+        except EngineUnavailable as exc:
+            st.error(f"The engine can't show its template right now: {exc}")

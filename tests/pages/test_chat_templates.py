@@ -108,3 +108,10 @@ def test_token_viewer_counts_are_the_real_counts(page):
     page.text_area(key="tv_text").set_value("one two three").run()
     counts = [m.value for m in page.metric if m.label == "Tokens"]
     assert counts[:2] == ["3", "3"] and len(counts) == 3  # the built-in model counts too
+
+
+def test_each_column_shows_the_jinja_it_came_from(page):
+    jinja = [c.value for c in page.code if c.language == "jinja2"]
+    assert len(jinja) == 5
+    assert any("raise_exception" in j and "<start_of_turn>" in j for j in jinja)  # Gemma's
+    assert any("named SmolLM" in j for j in jinja)  # the GGUF's own, from /props
