@@ -12,6 +12,7 @@ import threading
 import httpx
 
 from lib.models.engine import EngineError, local_server
+from lib.models.settings import EngineSettingsError
 from lib.models.shipped import SHIPPED_MODELS, ModelNotInstalled
 from lib.templates.pieces import TokenPiece, pieces_from_bytes
 from lib.templates.rendering import RenderedPrompt
@@ -28,7 +29,7 @@ class EngineUnavailable(RuntimeError):
 def _server(model_id: str):
     try:
         return local_server(model_id)
-    except (EngineError, ModelNotInstalled) as exc:
+    except (EngineError, EngineSettingsError, ModelNotInstalled) as exc:
         raise EngineUnavailable(str(exc)) from exc
 
 

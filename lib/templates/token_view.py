@@ -8,22 +8,30 @@ from dataclasses import dataclass
 from lib.cost.tokens import ENCODINGS, NAPKIN_TOKENS, NAPKIN_WORDS, load_encoding, napkin_tokens, word_count
 from lib.models.shipped import SHIPPED_MODELS
 from lib.templates.engine_templates import engine_pieces
+from lib.templates.families import FAMILIES
 from lib.templates.pieces import TokenPiece, pieces_from_bytes
+from lib.templates.rendering import hf_pieces
+from lib.templates.vendored_tokenizers import tokenizer_in_use
 
 
 @dataclass(frozen=True)
 class TokenizerChoice:
-    key: str  # "tiktoken:o200k_base", "engine:SmolLM2-135M-Instruct"
+    key: str  # "tiktoken:o200k_base", "engine:SmolLM2-135M-Instruct", "family:gemma"
     label: str
     used_by: str
+    shown_first: bool = True  # the vendored families are offered, not shown until picked
 
 
 def tokenizer_choices() -> list[TokenizerChoice]:
-    """Every tokenizer the viewer offers: tiktoken's two, then each shipped model's own."""
+    """Every tokenizer the viewer offers: tiktoken's two, each shipped model's own, then the
+    template families' (they cost memory: 60-310 MB each, once per process)."""
     choices = [TokenizerChoice(f"tiktoken:{e.name}", f"tiktoken {e.name}", e.used_by)
                for e in ENCODINGS.values()]
     choices += [TokenizerChoice(f"engine:{m.id}", m.label, f"{m.family}, via llama.cpp's /tokenize")
                 for m in SHIPPED_MODELS.values()]
+    choices += [TokenizerChoice(f"family:{f.id}", f"{f.tokenizer_of}",
+                                f"{f.label} family, its real tokenizer.json", shown_first=False)
+                for f in FAMILIES.values()]
     return choices
 
 
@@ -35,6 +43,9 @@ def tokenize_for_view(key: str, text: str) -> tuple[TokenPiece, ...]:
         return tiktoken_pieces(text, name)
     if kind == "engine" and name in SHIPPED_MODELS:
         return engine_pieces(name, text)
+    if kind == "family" and name in FAMILIES:
+        with tokenizer_in_use(name) as tokenizer:
+            return hf_pieces(tokenizer, text)
     raise KeyError(key)
 
 

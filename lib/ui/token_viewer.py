@@ -24,7 +24,8 @@ def token_viewer() -> None:
     text = st.text_area("Text to tokenize", SAMPLE_TEXT, key="tv_text", height=140,
                         max_chars=MAX_CHARS)
     choices = {choice.key: choice for choice in tokenizer_choices()}
-    picked = st.multiselect("Tokenizers", list(choices), default=list(choices), key="tv_picked",
+    picked = st.multiselect("Tokenizers", list(choices), key="tv_picked",
+                            default=[key for key, choice in choices.items() if choice.shown_first],
                             format_func=lambda key: choices[key].label)
     show_ids = st.toggle("Show token ids", False, key="tv_ids")
     st.caption("Each coloured box is one token; · is a space, ↵ a new line, → a tab. Bytes in "

@@ -115,3 +115,20 @@ def test_each_column_shows_the_jinja_it_came_from(page):
     assert len(jinja) == 5
     assert any("raise_exception" in j and "<start_of_turn>" in j for j in jinja)  # Gemma's
     assert any("named SmolLM" in j for j in jinja)  # the GGUF's own, from /props
+
+
+def test_an_engine_that_cannot_start_leaves_the_rest_of_the_page_working(monkeypatch):
+    from lib.models.engine import stop_local_servers
+
+    stop_local_servers()  # so the page has to start it, with a setting it can't use
+    monkeypatch.setenv("LAB_LOCAL_THREADS", "lots")
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("The engine could not render this") and "LAB_LOCAL_THREADS" in e
+               for e in errors)
+    assert any("can't tokenize right now" in e and "LAB_LOCAL_THREADS" in e for e in errors)
+    assert "ChatML (Qwen2.5 tokenizer)" in shown(at)  # the vendored families still render
+    assert [m.value for m in at.metric if m.label == "Tokens"][:2] == [
+        str(count_tokens(SAMPLE_TEXT, "o200k_base")), str(count_tokens(SAMPLE_TEXT, "cl100k_base"))]

@@ -59,7 +59,7 @@ def test_tiktoken_pieces_match_tiktoken(encoding):
 
 
 def test_every_shipped_model_is_offered():
-    keys = [c.key for c in tokenizer_choices()]
+    keys = [c.key for c in tokenizer_choices() if c.shown_first]
     assert keys[:2] == ["tiktoken:o200k_base", "tiktoken:cl100k_base"]
     assert keys[2:] == [f"engine:{model_id}" for model_id in SHIPPED_MODELS]
     assert [p.id for p in tokenize_for_view(f"engine:{SMOLLM2.id}", "Paris")] == \
@@ -73,3 +73,16 @@ def test_napkin_maths_against_a_real_count():
     assert check.tokens == count_tokens(text)
     assert check.error_percent == pytest.approx(100 * (100 - check.tokens) / check.tokens)
     assert napkin_check("", 0).words_per_100_tokens is None
+
+
+def test_a_family_tokenizer_in_the_viewer_is_its_tokenizer_json(tmp_path):
+    import tokenizers
+
+    from lib.templates.families import FAMILIES
+    from lib.templates.vendored_tokenizers import unpacked_folder
+
+    raw = tokenizers.Tokenizer.from_file(str(unpacked_folder(FAMILIES["llama3"], tmp_path)
+                                             / "tokenizer.json"))
+    pieces = tokenize_for_view("family:llama3", TRICKY)
+    assert [p.id for p in pieces] == raw.encode(TRICKY, add_special_tokens=False).ids
+    assert "".join(p.text for p in pieces) == TRICKY
