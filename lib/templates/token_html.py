@@ -47,9 +47,13 @@ def tokens_html(tokens: tuple[TokenPiece, ...] | list[TokenPiece], *, boundaries
             styles.append(f"background:{BOUNDARY_COLOURS[index % len(BOUNDARY_COLOURS)]};color:#111")
         body = (f'<span style="opacity:.6">{fragment_label(token)}</span>' if token.is_fragment
                 else visible_text(token.text))
+        breaks = ""  # a token ending in new lines: its id stays on its own line, the break after
+        while body.endswith("<br>"):
+            body, breaks = body.removesuffix("<br>"), breaks + "<br>"
         if show_ids:
             body += f'<sub style="opacity:.7;font-size:.7em">{token.id}</sub>'
         kind = " (special)" if token.special else ""
-        spans.append(f'<span title="id {token.id}{kind}" style="{";".join(styles)}">{body}</span>')
+        spans.append(f'<span title="id {token.id}{kind}" style="{";".join(styles)}">{body}</span>'
+                     f'{breaks}')
     return ('<div style="font-family:ui-monospace,monospace;font-size:.9em;line-height:1.9;'
             f'overflow-wrap:anywhere">{"".join(spans)}</div>')

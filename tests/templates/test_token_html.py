@@ -23,3 +23,8 @@ def test_a_character_split_over_tokens_is_shown_once_whole():
     assert [p.text for p in pieces] == ["a", "", "🙂"]
     assert pieces[1].is_fragment and pieces[1].partial_bytes == emoji[:2]
     assert "f0 9f" in tokens_html(pieces)
+
+
+def test_an_id_stays_on_the_line_of_its_token():
+    html = tokens_html([TokenPiece(198, "\n"), TokenPiece(9, "x")], show_ids=True)
+    assert html.index(">198</sub>") < html.index("<br>")
