@@ -35,6 +35,9 @@ FILES = ("tokenizer.json", "tokenizer_config.json")
 
 _loaded: dict[str, PreTrainedTokenizerBase] = {}
 _locks = {family_id: threading.Lock() for family_id in FAMILIES}
+# transformers' lazy module is not safe to import from two threads at once (measured: one of
+# them gets "cannot import name 'AutoTokenizer'"), so the first import happens under a lock.
+_import_lock = threading.Lock()
 
 
 class VendoredFileError(RuntimeError):
@@ -78,12 +81,17 @@ def tokenizer_in_use(family_id: str) -> Iterator[PreTrainedTokenizerBase]:
     with _locks[family_id]:
         tokenizer = _loaded.get(family_id)
         if tokenizer is None:
-            from transformers import AutoTokenizer  # ~2 s import: only when a template is shown
-
-            tokenizer = AutoTokenizer.from_pretrained(unpacked_folder(FAMILIES[family_id]),
+            tokenizer = _auto_tokenizer().from_pretrained(unpacked_folder(FAMILIES[family_id]),
                                                       local_files_only=True)
             _loaded[family_id] = tokenizer
         yield tokenizer
+
+
+def _auto_tokenizer():
+    with _import_lock:
+        from transformers import AutoTokenizer  # ~2 s import: only when a template is shown
+
+    return AutoTokenizer
 
 
 def is_loaded(family_id: str) -> bool:

@@ -66,3 +66,28 @@ def test_every_family_renders_with_the_network_unreachable(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"rendered {len(FAMILIES)}" in result.stdout
+
+
+def test_sessions_rendering_at_once_share_one_tokenizer(tmp_path):
+    """A cold process, 12 threads (sessions) rendering two families at once: every result is
+    right and each family was loaded once."""
+    code = (
+        "import threading\n"
+        "from lib.templates import vendored_tokenizers as v\n"
+        "from lib.templates.rendering import render_with_family\n"
+        "msgs = [{'role': 'user', 'content': 'Hello ' * 200}]\n"
+        "seen, results = [], []\n"
+        "def session(family):\n"
+        "    with v.tokenizer_in_use(family) as tok:\n"
+        "        seen.append((family, id(tok)))\n"
+        "    results.append((family, render_with_family(family, msgs)))\n"
+        "threads = [threading.Thread(target=session, args=(f,)) for f in ['chatml', 'mistral'] * 6]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "assert len(results) == 12 and all(not r.error for _, r in results)\n"
+        "for family in ('chatml', 'mistral'):\n"
+        "    assert len({i for f, i in seen if f == family}) == 1\n"
+        "    assert len({r.tokens for f, r in results if f == family}) == 1\n"
+        "print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
