@@ -44,7 +44,9 @@ for family in sys.argv[2].split(","):
     load = time.perf_counter() - t
     times = []
     for _ in range(20):
-        t = time.perf_counter(); render_with_family(family, list(LECTURE_MESSAGES)); times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        render_with_family(family, list(LECTURE_MESSAGES))
+        times.append(time.perf_counter() - t)
     out[family] = {"load_s": load, "rss_mb": rss_mb(), "rss_delta_mb": rss_mb() - before,
                    "render_ms": 1000 * statistics.median(times)}
 out["rss_mb"] = rss_mb()

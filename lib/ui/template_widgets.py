@@ -7,7 +7,13 @@ from collections.abc import Callable
 import streamlit as st
 
 from lib.templates.conversation import (
-    LECTURE_MESSAGES, ROLES, as_messages, moved, new_row, removed, rows_from_messages,
+    LECTURE_MESSAGES,
+    ROLES,
+    as_messages,
+    moved,
+    new_row,
+    removed,
+    rows_from_messages,
 )
 from lib.templates.engine_templates import EngineUnavailable
 from lib.templates.rendering import RenderedPrompt

@@ -1,7 +1,14 @@
-from lib.templates.conversation import (
-    LECTURE_MESSAGES, as_messages, moved, new_row, removed, rows_from_messages, rule_notes,
-)
 import pytest
+
+from lib.templates.conversation import (
+    LECTURE_MESSAGES,
+    as_messages,
+    moved,
+    new_row,
+    removed,
+    rows_from_messages,
+    rule_notes,
+)
 
 LECTURE = [dict(m) for m in LECTURE_MESSAGES]
 
