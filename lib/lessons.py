@@ -27,8 +27,9 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         "chat_templates", "Chat templates", "🧩", "pages/3_Chat_Templates.py",
-        "How system / user / assistant messages become the one string a model reads (ChatML and "
-        "other families), what `apply_chat_template` produces, and why the wrong one fails.",
+        "How system / user / assistant messages become the one string a model reads (ChatML, "
+        "Llama 3, Mistral, Gemma), what `apply_chat_template` produces, and why the wrong one "
+        "fails — plus a token viewer: text in, tokens out.",
     ),
     Lesson(
         "streaming_chat", "Streaming chat", "💬", "pages/4_Streaming_Chat.py",

@@ -1,0 +1,104 @@
+"""A shipped model's own chat template and tokenizer, read from the running engine.
+
+llama.cpp's server renders with the template inside the GGUF (`/apply-template`), shows it
+(`/props` → chat_template) and tokenizes with the model's vocabulary (`/tokenize` with
+pieces). This is what the model really reads, next to the vendored families.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+
+from lib.models.engine import EngineError, local_server
+from lib.models.settings import EngineSettingsError
+from lib.models.shipped import SHIPPED_MODELS, ModelNotInstalled
+from lib.templates.pieces import TokenPiece, pieces_from_bytes
+from lib.templates.rendering import RenderedPrompt
+
+# Which pieces are control tokens, per model: learnt once per piece (see _special_ids).
+_known_special: dict[tuple[str, str], bool] = {}
+_known_lock = threading.Lock()
+
+
+class EngineUnavailable(RuntimeError):
+    """The model's engine can't be reached; the message says why."""
+
+
+def _server(model_id: str):
+    try:
+        return local_server(model_id)
+    except (EngineError, EngineSettingsError, ModelNotInstalled) as exc:
+        raise EngineUnavailable(str(exc)) from exc
+
+
+def _post(model_id: str, path: str, body: dict) -> dict:
+    try:
+        return _server(model_id).post(path, body)
+    except httpx.HTTPStatusError as exc:
+        raise EngineUnavailable(f"{path} failed ({exc.response.status_code}): "
+                                f"{_error_text(exc.response)}") from exc
+    except httpx.HTTPError as exc:
+        raise EngineUnavailable(f"{path} failed: {exc}") from exc
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:300]
+
+
+def engine_chat_template(model_id: str) -> str:
+    """The Jinja template inside the model's GGUF ("" when it has none)."""
+    try:
+        props = _server(model_id)._client.get("/props", timeout=30).raise_for_status().json()
+    except httpx.HTTPError as exc:
+        raise EngineUnavailable(f"/props failed: {exc}") from exc
+    return props.get("chat_template") or ""
+
+
+def engine_pieces(model_id: str, text: str) -> tuple[TokenPiece, ...]:
+    """`text` tokenized by the model's own vocabulary, special tokens parsed (as in a prompt)."""
+    tokens = _post(model_id, "/tokenize", {"content": text, "add_special": False,
+                                           "with_pieces": True})["tokens"]
+    ids = [token["id"] for token in tokens]
+    data = [_piece_bytes(token["piece"]) for token in tokens]
+    return pieces_from_bytes(ids, data, _special_ids(model_id, tokens))
+
+
+def _piece_bytes(piece: str | list[int]) -> bytes:
+    # llama.cpp gives a piece as a string, or as a list of byte values when it is not UTF-8.
+    return piece.encode("utf-8") if isinstance(piece, str) else bytes(piece)
+
+
+def _special_ids(model_id: str, tokens: list[dict]) -> frozenset[int]:
+    """Ids among `tokens` that are control tokens. /tokenize doesn't say, so ask once per
+    piece: a control token typed as plain text (parse_special off) becomes several tokens."""
+    special: set[int] = set()
+    for token in tokens:
+        piece = token["piece"]
+        if not isinstance(piece, str) or len(piece) < 2:
+            continue
+        key = (model_id, piece)
+        if key not in _known_special:
+            plain = _post(model_id, "/tokenize", {"content": piece, "add_special": False,
+                                                  "parse_special": False})["tokens"]
+            with _known_lock:
+                _known_special[key] = plain != [token["id"]]
+        if _known_special[key]:
+            special.add(token["id"])
+    return frozenset(special)
+
+
+def render_with_engine(model_id: str, messages: list[dict[str, str]],
+                       add_generation_prompt: bool = True) -> RenderedPrompt:
+    """`messages` through the model's own template by the engine, and its tokens."""
+    source = f"{SHIPPED_MODELS[model_id].label} (its own template, from the engine)"
+    try:
+        text = _post(model_id, "/apply-template", {
+            "messages": messages, "add_generation_prompt": add_generation_prompt})["prompt"]
+        return RenderedPrompt(source, text, engine_pieces(model_id, text))
+    except EngineUnavailable as exc:
+        return RenderedPrompt(source, error=f"The engine could not render this: {exc}")
