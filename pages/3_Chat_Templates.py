@@ -4,7 +4,7 @@ from lib.models.shipped import SHIPPED_MODELS
 from lib.templates.code import apply_chat_template_code
 from lib.templates.conversation import rule_notes
 from lib.templates.engine_templates import engine_chat_template, render_with_engine
-from lib.templates.families import FAMILIES
+from lib.templates.families import FAMILIES, default_sources
 from lib.templates.rendering import family_chat_template, render_with_family
 from lib.ui.page import lesson_header
 from lib.ui.template_widgets import conversation_editor, rendered_prompt, template_source
@@ -27,8 +27,10 @@ with templates_tab:
     sources = {f"family:{f.id}": f"{f.label} ({f.tokenizer_of})" for f in FAMILIES.values()}
     sources |= {f"engine:{m.id}": f"{m.label} (its own, via the engine)"
                 for m in SHIPPED_MODELS.values() if m.tuning == "instruct"}
-    picked = st.multiselect("Templates", list(sources), default=list(sources), key="tpl_sources",
-                            format_func=sources.get)
+    picked = st.multiselect("Templates", list(sources), default=default_sources(sources),
+                            key="tpl_sources", format_func=sources.get,
+                            help="Gemma is one click away: its 262k-token vocabulary takes about "
+                                 "300 MB, held once for the whole class.")
     toggles = st.columns(3)
     generation_prompt = toggles[0].toggle(
         "add_generation_prompt", True, key="tpl_generation_prompt",

@@ -84,3 +84,13 @@ FAMILIES: dict[str, TemplateFamily] = {
         ),
     )
 }
+
+
+# Loaded on first use and kept for the whole process: Gemma's tokenizer alone is ~314 MB
+# (measured), which a small Community Cloud instance can't spare by default.
+OPT_IN = frozenset({"family:gemma"})
+
+
+def default_sources(sources: dict[str, str]) -> list[str]:
+    """The template columns shown before anyone picks: all but the memory-hungry ones."""
+    return [key for key in sources if key not in OPT_IN]

@@ -19,6 +19,8 @@ def page() -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=180)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    assert "family:gemma" not in at.multiselect(key="tpl_sources").value  # opt-in: memory
+    at.multiselect(key="tpl_sources").select("family:gemma").run()
     return at
 
 
