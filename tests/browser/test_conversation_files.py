@@ -46,7 +46,7 @@ def test_export_then_import_round_trip_and_a_bad_file_changes_nothing(streamlit_
         {"role": "assistant", "content": "Start at the Colosseum."},
     ]))
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(good))
-    page.get_by_text("Start at the Colosseum.").wait_for()
+    page.locator(MESSAGE).get_by_text("Start at the Colosseum.").wait_for()
     wait_for_app_run(page)
     messages = page.locator(MESSAGE)
     assert messages.count() == 2
