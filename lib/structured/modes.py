@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 import openai
+import pydantic
+from openai.types.chat import ChatCompletion
 
 from lib.chat.errors import ProviderError, describe_error
 from lib.inspector import Redactor
@@ -160,7 +162,14 @@ def run_mode(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema
             raw = client.chat.completions.with_raw_response.create(
                 **kwargs, **({"response_format": fmt} if fmt else {}))
         result.request_body = _sent_body(raw.http_request)
-        completion = raw.parse()
+        try:
+            completion = raw.parse()
+        except pydantic.ValidationError:
+            # parse() validates against the model and raises when the reply does not fit:
+            # judge the plain reply instead, like the other modes
+            completion = ChatCompletion.model_validate(raw.http_response.json())
+            result.notes.append("The SDK's parse() rejected this reply: it does not match "
+                                "the schema, so the server did not enforce it.")
     except openai.LengthFinishReasonError as exc:  # parse() refuses a cut-off answer
         result.latency_s = time.perf_counter() - started
         _read(result, exc.completion, schema)
