@@ -1,0 +1,81 @@
+"""How reliable is each way of asking for JSON, on the built-in model (SmolLM2-135M-Instruct
+on llama.cpp)? And is constrained decoding slower?
+
+The page's own path: ``local_server()`` starts the engine, ``make_provider`` gives the openai
+client, ``lib.structured.modes.run_mode`` sends each request (prompt only, JSON mode,
+Structured Outputs through ``client.chat.completions.parse`` with the pydantic model) and
+judges the answer. Rounds alternate the modes, one request at a time, so a load change on
+the shared machine touches every mode alike.
+
+Figures per schema and mode: valid-JSON rate, schema-valid rate, finish_reason=length count,
+median latency, median wall ms per generated token, and median engine decode ms per token
+(llama.cpp's ``timings.predicted_per_token_ms``: the decode alone, without the prompt).
+"Time per token with and without the schema" = Structured Outputs vs JSON mode / prompt only.
+
+Usage: python bench/structured_reliability.py [--runs 20] [--max-tokens 400] [--temperature 0.7]
+Last line JSON: {"runs", "schemas": {"<schema>": {"<mode>": {...}}}, "loadavg"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lib.chat.providers import make_provider  # noqa: E402
+from lib.config import BUILTIN  # noqa: E402
+from lib.inspector import Inspector  # noqa: E402
+from lib.structured.experiment import summarize, trials  # noqa: E402
+from lib.structured.modes import MODES, Ask, run_mode  # noqa: E402
+from lib.structured.schemas import LOCATION, TRIP  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--max-tokens", type=int, default=400)
+    parser.add_argument("--temperature", type=float, default=0.7)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    provider = make_provider(BUILTIN, Inspector(keep=1))
+    model = provider.endpoint.suggested_models[0]
+    print(f"engine ready in {time.perf_counter() - started:.1f} s; {model}; "
+          f"{args.runs} runs per mode, max_tokens {args.max_tokens}, "
+          f"temperature {args.temperature}", flush=True)
+    figures: dict = {}
+    for schema in (LOCATION, TRIP):
+        ask = Ask(schema.question, args.max_tokens, args.temperature)
+        done = []
+        for trial in trials(lambda mode: run_mode(provider.client, model, mode, schema, ask,
+                                                  provider.where), MODES, args.runs):
+            done.append(trial)
+        figures[schema.name] = {}
+        print(f"\n{schema.name}: {schema.question}")
+        print(f"{'mode':20} {'valid JSON':>10} {'schema ok':>10} {'length':>7} {'failed':>7} "
+              f"{'latency s':>10} {'ms/tok':>8} {'engine ms/tok':>14}")
+        for s in summarize(done):
+            cut = sum(t.finish_reason == "length" for t in done if t.mode is s.mode)
+            row = {"valid_json_rate": s.valid_json_rate, "schema_valid_rate": s.schema_valid_rate,
+                   "runs": s.runs, "failed": s.failed, "finish_length": cut,
+                   "median_latency_s": s.median_latency_s,
+                   "median_ms_per_token": s.median_ms_per_token,
+                   "median_engine_ms_per_token": s.median_engine_ms_per_token}
+            figures[schema.name][s.mode.value] = row
+            print(f"{s.mode.label:20} {s.valid_json_rate:>10.0%} {s.schema_valid_rate:>10.0%} "
+                  f"{cut:>7} {s.failed:>7} {s.median_latency_s or 0:>10.2f} "
+                  f"{s.median_ms_per_token or 0:>8.1f} {s.median_engine_ms_per_token or 0:>14.1f}",
+                  flush=True)
+    provider.close()
+    print(json.dumps({"runs": args.runs, "max_tokens": args.max_tokens,
+                      "temperature": args.temperature, "schemas": figures,
+                      "loadavg": os.getloadavg()[0]}))
+
+
+if __name__ == "__main__":
+    main()
