@@ -3,6 +3,7 @@ import streamlit as st
 from lib.structured.modes import MODES
 from lib.ui import session
 from lib.ui.chat_widgets import inspector_panel
+from lib.ui.mask_widgets import watch_the_mask
 from lib.ui.page import lesson_header
 from lib.ui.provider_picker import provider_sidebar
 from lib.ui.structured_widgets import (ask, experiment, refusal, schema_picker,
@@ -57,5 +58,11 @@ st.header("3 · How reliable is each mode?")
 st.caption("The lecture says constrained decoding is *slightly slower*. Measure it: the same "
            "request N times per mode, one request at a time.")
 experiment(choice, schema, question)
+
+st.header("4 · Watch the mask")
+st.caption("Constrained decoding, one token at a time: the model's top candidates, which of "
+           "them the schema's grammar allows, and the token picked. The lecture's example: "
+           "where the schema needs a number, string tokens are masked out.")
+watch_the_mask(choice, schema, question)
 
 inspector_panel(session.inspector())
