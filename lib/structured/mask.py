@@ -60,6 +60,9 @@ def engine_vocabulary(server: LocalServer) -> EngineVocabulary:
     eos_text = server._client.get("/props", timeout=30).json()["eos_token"]
     [eos_id] = server.post("/tokenize", {"content": eos_text, "add_special": False,
                                          "parse_special": True})["tokens"]
+    for token_id, piece in enumerate(pieces):  # control tokens come without text or bytes
+        if not piece and not texts[token_id]:
+            texts[token_id] = eos_text if token_id == eos_id else f"<control token {token_id}>"
     return EngineVocabulary(tuple(pieces), tuple(texts), eos_id)
 
 

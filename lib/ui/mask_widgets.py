@@ -36,6 +36,8 @@ def watch_the_mask(choice: Choice, schema: OutputSchema, question: str) -> None:
         for _ in range(advance):  # one request per token, one at a time
             if stepper.step() is None:
                 break
+        if advance and stepper.done:
+            st.rerun()  # draw the step buttons again, now disabled
     except ValueError as exc:  # a schema the grammar library cannot compile
         st.error(str(exc))
         return

@@ -184,9 +184,11 @@ def experiment(choice: Choice, schema: OutputSchema, question: str) -> None:
         else:
             done.clear()
             st.session_state["so_planned"] = guess.requests
+            st.session_state["so_trials_for"] = f"{schema.name}: “{question}” on {choice.model}"
             _run(choice, schema, question, int(n), modes, done)
     if done:
         planned = st.session_state.get("so_planned", len(done))
+        st.markdown(f"**Results** for {st.session_state.get('so_trials_for', '')}")
         if len(done) < planned:
             st.info(f"Stopped after {len(done)} of {planned} requests; the results so far:")
         _charts(done)
@@ -199,7 +201,13 @@ def _run(choice, schema, question, n, modes, done) -> None:
     progress = st.progress(0.0, "Starting…")
     supported = schema_supported(choice)
     total = n * len(modes)
-    for trial in trials(lambda mode: ask(choice, schema, question, mode, supported), modes, n):
+    runs = trials(lambda mode: ask(choice, schema, question, mode, supported), modes, n)
+    while len(done) < total:
+        why_not = session.admit(choice.endpoint, choice.model)  # caps count every request
+        if why_not:
+            st.warning(f"Stopped: {why_not}")
+            break
+        trial = next(runs)
         done.append(trial)
         progress.progress(len(done) / total, f"{len(done)} of {total} requests "
                                              f"({trial.mode.label}, run {trial.run})")

@@ -127,3 +127,34 @@ def test_the_builtin_model_in_all_three_modes(monkeypatch):
     assert [r.error for r in results] == [None, None, None]
     assert results[2].schema_valid, results[2].text  # the grammar holds
     assert "Valid JSON that matches the schema" in shown(at)
+
+
+def test_the_experiment_stops_at_the_deployments_request_cap(fault_server, monkeypatch):
+    monkeypatch.setenv("LAB_MAX_REQUESTS_PER_SESSION", "4")
+    at = open_page(monkeypatch, fault_server)
+    at.sidebar.selectbox(key="lab_model_openai").set_value("json")
+    at.number_input(key="so_runs").set_value(3).run()
+    at.button(key="so_start").click().run()
+    assert len([r for r in fault_server.requests if r.method == "POST"]) == 4
+    assert any(w.value.startswith("Stopped:") for w in at.warning)
+    assert "Stopped after 4 of 9 requests" in shown(at)
+
+
+def test_watch_the_mask_needs_the_builtin_model(page):
+    assert "Watching the mask needs the built-in model" in shown(page)
+
+
+def test_watch_the_mask_on_the_builtin_model(monkeypatch):
+    at = open_page(monkeypatch)
+    at.button(key="so_mask_start").click().run()
+    assert not at.exception and not at.error
+    assert at.code[-1].value == "{"
+    assert "Step 1:" in shown(at) and "the grammar allows **2** of" in shown(at)
+    at.button(key="so_mask_ten").click().run()
+    assert at.code[-1].value.startswith('{\n  "name"')
+    table = at.dataframe[0].value
+    assert "🚫 masked out" in set(table["grammar"]) or "allowed" in set(table["grammar"])
+    assert list(table["picked"]).count("⬅ picked") == 1
+    at.button(key="so_mask_end").click().run()
+    assert "matches the schema ✅" in at.success[-1].value
+    assert at.button(key="so_mask_next").disabled
