@@ -130,7 +130,7 @@ def _engine_ms_per_token(completion: Any) -> float | None:
 
 def looks_unsupported(error: ProviderError) -> bool:
     """A 400-class refusal of a json_schema request: the model or server does not take it."""
-    return error.status in (400, 404, 415, 422, 501)
+    return error.status in (400, 415, 422, 501)  # not 404: that is a wrong model or URL
 
 
 def run_mode(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema, ask: Ask,

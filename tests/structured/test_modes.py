@@ -7,7 +7,7 @@ import pytest
 from lib.structured.builder import build_schema
 from lib.structured.experiment import summarize, trials
 from lib.structured.modes import MODES, Ask, Mode, run_mode
-from lib.structured.schemas import LOCATION, TRIP
+from lib.structured.schemas import LOCATION, TRIP, from_json_text
 from lib.structured.support import json_schema_support
 from tests.conftest import SERVED_API_KEY
 
@@ -106,7 +106,11 @@ def test_builtin_model_answers_in_all_three_modes(builtin):
     build_schema([{"name": "city", "type": "string"},
                   {"name": "mood", "type": "enum", "enum_values": "calm,busy"},
                   {"name": "sights", "type": "string", "list": True}], "CityMood"),
-], ids=["location", "nested-trip", "built"])
+    from_json_text('{"title": "Weather", "type": "object", "additionalProperties": false, '
+                   '"properties": {"city": {"type": "string"}, "temperature_c": {"type": "number"}, '
+                   '"sky": {"type": "string", "enum": ["sunny", "cloudy", "rain"]}}, '
+                   '"required": ["city", "temperature_c", "sky"]}'),
+], ids=["location", "nested-trip", "built", "pasted"])
 def test_constrained_output_matches_its_schema_in_every_run(builtin, schema):
     client, model = builtin
     ask = Ask(schema.question, max_tokens=400, temperature=1.0)  # varied answers, same guarantee
