@@ -188,9 +188,10 @@ def run_mode(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema
             fallback = run_mode(client, model, Mode.JSON_MODE, schema, ask, where, redact)
             fallback.mode = Mode.SCHEMA
             fallback.notes.insert(0, (
-                f"The json_schema request was refused ({result.error}). This model or "
-                "server may not support Structured Outputs, so it was sent again in JSON mode: "
-                "valid JSON is guaranteed there, the schema is not."))
+                f"The json_schema request was refused ({result.error}). Either this model "
+                "or server does not support Structured Outputs, or the schema breaks strict "
+                "mode's rules (every property required, additionalProperties false). It was "
+                "sent again in JSON mode: valid JSON is guaranteed there, the schema is not."))
             return fallback
         return result
     result.latency_s = time.perf_counter() - started

@@ -100,7 +100,8 @@ LOCATION = from_model(Location, "What are the GPS coordinates for Paris?")
 TRIP = from_model(TripItinerary, "Plan a two-day trip to Paris, with two activities a day.")
 
 
-def from_json_text(text: str, name: str = "custom") -> OutputSchema:
+def from_json_text(text: str, name: str = "custom",
+                   question: str = "What's the weather in Paris right now?") -> OutputSchema:
     """A schema pasted as JSON text; SchemaError says what is wrong with it."""
     try:
         schema = json.loads(text)
@@ -121,4 +122,4 @@ def from_json_text(text: str, name: str = "custom") -> OutputSchema:
                           'with "properties".')
     title = str(schema.get("title") or name)
     safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in title)[:64] or name
-    return OutputSchema(safe, schema, None, "What are the GPS coordinates for Paris?")
+    return OutputSchema(safe, schema, None, question)
