@@ -1,15 +1,21 @@
-"""Plotly figures of the reliability experiment (plotly imported when a chart is drawn)."""
+"""Plotly figures of the reliability experiment and of one mask step.
+
+plotly and pandas are imported here, when the page loads, not first inside a figure
+function or st.dataframe: with Streamlit's fast reruns a click starts the next script run
+while the old one may still be importing, and plotly peeks at sys.modules["pandas"] — seen
+in the running app as "partially initialized module 'pandas' has no attribute 'Series'"."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
+import pandas  # noqa: F401  (imported early on purpose: see above)
+import plotly.graph_objects as go
+
 from lib.structured.experiment import ModeSummary, Trial
 
 
 def rates_figure(summaries: Sequence[ModeSummary]):
-    import plotly.graph_objects as go
-
     labels = [s.mode.label for s in summaries]
     figure = go.Figure([
         go.Bar(name="valid JSON", x=labels, y=[100 * s.valid_json_rate for s in summaries],
@@ -24,8 +30,6 @@ def rates_figure(summaries: Sequence[ModeSummary]):
 
 
 def latency_figure(done: Sequence[Trial]):
-    import plotly.graph_objects as go
-
     figure = go.Figure()
     for mode in dict.fromkeys(t.mode for t in done):
         mine = [t for t in done if t.mode is mode and t.latency_s is not None and not t.failed]
@@ -36,8 +40,6 @@ def latency_figure(done: Sequence[Trial]):
 
 
 def per_token_figure(summaries: Sequence[ModeSummary]):
-    import plotly.graph_objects as go
-
     labels = [s.mode.label for s in summaries]
     figure = go.Figure([go.Bar(name="wall time", x=labels,
                                y=[s.median_ms_per_token for s in summaries])])
@@ -46,4 +48,19 @@ def per_token_figure(summaries: Sequence[ModeSummary]):
                                 y=[s.median_engine_ms_per_token for s in summaries]))
     figure.update_layout(barmode="group", yaxis_title="ms per generated token (median)",
                          title="Time per token: is constrained decoding slower?", height=360)
+    return figure
+
+
+def candidates_figure(step):
+    """One mask step: the model's top candidates, allowed ones in colour, masked ones grey."""
+    candidates = list(reversed(step.candidates))  # most likely at the top
+    labels = [f"{'⬅ ' if c.id == step.picked.id else ''}{c.text!r}" for c in candidates]
+    figure = go.Figure(go.Bar(
+        x=[c.probability for c in candidates], y=labels, orientation="h",
+        marker_color=["#2e7d32" if c.allowed else "#bdbdbd" for c in candidates],
+        text=["allowed" if c.allowed else "masked out" for c in candidates],
+        textposition="auto"))
+    figure.update_layout(xaxis_title="the model's probability (before the mask)",
+                         title=f"Step {step.number}: green may follow, grey is masked out",
+                         height=80 + 28 * len(candidates), margin={"l": 10, "r": 10, "t": 40})
     return figure

@@ -6,6 +6,7 @@ import streamlit as st
 
 from lib.chat.errors import describe_error
 from lib.models.engine import local_server
+from lib.structured.charts import candidates_figure
 from lib.structured.mask import TOP_K, MaskStepper, Step
 from lib.structured.schemas import OutputSchema
 from lib.ui.provider_picker import Choice
@@ -84,7 +85,9 @@ def _step_table(step: Step) -> None:
         rows.append({"token": repr(step.picked.text),
                      "model's probability": round(step.picked.probability, 4),
                      "grammar": "allowed", "picked": "⬅ picked"})
-    st.dataframe(rows, hide_index=True)
+    chart, table = st.columns(2)
+    chart.plotly_chart(candidates_figure(step), key="so_mask_chart")
+    table.dataframe(rows, hide_index=True)
     if step.note:
         st.caption(step.note)
     st.caption("Probabilities are the model's own, before the mask. Constrained decoding "
