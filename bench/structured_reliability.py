@@ -8,6 +8,7 @@ judges the answer. Rounds alternate the modes, one request at a time, so a load 
 the shared machine touches every mode alike.
 
 Figures per schema and mode: valid-JSON rate, schema-valid rate, finish_reason=length count,
+schema-valid rate among the answers that ended on their own ("ok|done"),
 median latency, median wall ms per generated token, and median engine decode ms per token
 (llama.cpp's ``timings.predicted_per_token_ms``: the decode alone, without the prompt).
 "Time per token with and without the schema" = Structured Outputs vs JSON mode / prompt only.
@@ -68,18 +69,20 @@ def main() -> None:
             done.append(trial)
         figures[schema.name] = {}
         print(f"\n{schema.name}: {schema.question}")
-        print(f"{'mode':20} {'valid JSON':>10} {'schema ok':>10} {'length':>7} {'failed':>7} "
+        print(f"{'mode':20} {'valid JSON':>10} {'schema ok':>10} {'length':>7} {'ok|done':>8} {'failed':>7} "
               f"{'latency s':>10} {'ms/tok':>8} {'engine ms/tok':>14}")
         for s in summarize(done):
             cut = sum(t.finish_reason == "length" for t in done if t.mode is s.mode)
             row = {"valid_json_rate": s.valid_json_rate, "schema_valid_rate": s.schema_valid_rate,
+                   "schema_valid_when_finished": s.schema_valid_when_finished,
                    "runs": s.runs, "failed": s.failed, "finish_length": cut,
                    "median_latency_s": s.median_latency_s,
                    "median_ms_per_token": s.median_ms_per_token,
                    "median_engine_ms_per_token": s.median_engine_ms_per_token}
             figures[schema.name][s.mode.value] = row
             print(f"{s.mode.label:20} {s.valid_json_rate:>10.0%} {s.schema_valid_rate:>10.0%} "
-                  f"{cut:>7} {s.failed:>7} {s.median_latency_s or 0:>10.2f} "
+                  f"{cut:>7} {s.schema_valid_when_finished or 0:>8.0%} {s.failed:>7} "
+                  f"{s.median_latency_s or 0:>10.2f} "
                   f"{s.median_ms_per_token or 0:>8.1f} {s.median_engine_ms_per_token or 0:>14.1f}",
                   flush=True)
     matched = matched_length(provider, model, args.paired_rounds, args.paired_tokens)

@@ -45,6 +45,8 @@ class ModeSummary:
     median_latency_s: float | None
     median_ms_per_token: float | None
     median_engine_ms_per_token: float | None
+    cut_at_max_tokens: int = 0  # answers that ended with finish_reason "length"
+    schema_valid_when_finished: float | None = None  # among answers that ended on their own
 
 
 def trials(run_once: Callable[[Mode], ModeResult], modes: Sequence[Mode], n: int) -> Iterator[Trial]:
@@ -65,6 +67,7 @@ def summarize(done: Sequence[Trial]) -> list[ModeSummary]:
         mine = [t for t in done if t.mode is mode]
         answered = [t for t in mine if not t.failed]
         count = len(answered) or 1
+        finished = [t for t in answered if t.finish_reason != "length"]
         summaries.append(ModeSummary(
             mode, len(mine), len(mine) - len(answered),
             sum(t.valid_json for t in answered) / count,
@@ -72,6 +75,8 @@ def summarize(done: Sequence[Trial]) -> list[ModeSummary]:
             _median([t.latency_s for t in answered]),
             _median([t.ms_per_token for t in answered]),
             _median([t.engine_ms_per_token for t in answered]),
+            len(answered) - len(finished),
+            sum(t.schema_valid for t in finished) / len(finished) if finished else None,
         ))
     return summaries
 

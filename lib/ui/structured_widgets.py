@@ -219,6 +219,9 @@ def _charts(done) -> None:
     table = [{"mode": s.mode.label, "runs": s.runs, "failed requests": s.failed,
               "valid JSON": f"{100 * s.valid_json_rate:.0f}%",
               "matches schema": f"{100 * s.schema_valid_rate:.0f}%",
+              "cut at max_tokens": s.cut_at_max_tokens,
+              "matches, of those not cut": "–" if s.schema_valid_when_finished is None
+              else f"{100 * s.schema_valid_when_finished:.0f}%",
               "median latency (s)": None if s.median_latency_s is None else round(s.median_latency_s, 2),
               "ms per token": None if s.median_ms_per_token is None else round(s.median_ms_per_token, 1),
               "engine ms per token": None if s.median_engine_ms_per_token is None
@@ -228,6 +231,10 @@ def _charts(done) -> None:
     left.plotly_chart(rates_figure(summaries), key="so_rates")
     right.plotly_chart(latency_figure(done), key="so_latency")
     st.plotly_chart(per_token_figure(summaries), key="so_per_token")
+    if any(s.cut_at_max_tokens for s in summaries):
+        st.caption("An answer cut at max_tokens is unfinished JSON in every mode: the "
+                   "guarantee of Structured Outputs holds for answers that end on their own. "
+                   "Raise max_tokens in the sidebar for bigger schemas.")
     st.caption("Time per token compares decoding with and without the schema; "
                "on a shared machine the load changes between requests, so rounds alternate "
                "the modes and the medians are shown.")

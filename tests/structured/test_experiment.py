@@ -45,3 +45,12 @@ def test_the_estimate_is_the_most_the_experiment_can_take():
     assert priced.requests == 30 and priced.max_tokens == 30 * 300
     assert priced.cost_usd == Decimal(3000) / 1000 + Decimal(6000) / 100
     assert estimate(1, MODES, 1, 1, price=lambda p, c: None).cost_usd is None
+
+
+def test_answers_cut_at_max_tokens_are_counted_apart():
+    cut = result(Mode.SCHEMA, False, False, 3.0, 400)
+    cut.finish_reason = "length"
+    done = [Trial.of(cut, 1), Trial.of(result(Mode.SCHEMA, True, True, 1.0, 60), 2)]
+    [summary] = summarize(done)
+    assert summary.schema_valid_rate == 0.5
+    assert summary.cut_at_max_tokens == 1 and summary.schema_valid_when_finished == 1.0
