@@ -2,12 +2,11 @@ import streamlit as st
 
 from lib.structured.modes import MODES
 from lib.ui import session
-from lib.ui.chat_widgets import inspector_panel
 from lib.ui.mask_widgets import watch_the_mask
 from lib.ui.page import lesson_header
 from lib.ui.provider_picker import provider_sidebar
-from lib.ui.structured_widgets import (ask, experiment, refusal, schema_picker,
-                                       schema_supported, show_result)
+from lib.ui.structured_widgets import (ask, experiment, last_exchange, refusal,
+                                       schema_picker, schema_supported, show_result)
 
 lesson_header("structured_outputs")
 choice = provider_sidebar()
@@ -65,4 +64,4 @@ st.caption("Constrained decoding, one token at a time: the model's top candidate
            "where the schema needs a number, string tokens are masked out.")
 watch_the_mask(choice, schema, question)
 
-inspector_panel(session.inspector())
+last_exchange(session.inspector())

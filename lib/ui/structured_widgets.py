@@ -238,3 +238,20 @@ def _charts(done) -> None:
     st.caption("Time per token compares decoding with and without the schema; "
                "on a shared machine the load changes between requests, so rounds alternate "
                "the modes and the medians are shown.")
+
+
+def last_exchange(inspector) -> None:
+    """The last HTTP exchange, raw (secrets redacted), as the inspector recorded it."""
+    latest = inspector.latest()
+    with st.expander("🔍 The last HTTP exchange, raw"):
+        if latest is None:
+            st.caption("Nothing sent yet.")
+            return
+        request, response = latest["request"], latest["response"]
+        st.markdown(f"**Request** `{request['method']} {request['url']}`")
+        st.json(request.get("json"), expanded=False)
+        st.markdown(f"**Response** `{response['status']}`")
+        if "json" in response:
+            st.json(response["json"], expanded=False)
+        else:
+            st.code(response.get("text", ""), language="text")
