@@ -97,7 +97,8 @@ def test_builtin_model_answers_in_all_three_modes(builtin):
         assert result.error is None, result.error
         assert result.completion_tokens and result.latency_s > 0
         assert result.engine_ms_per_token > 0  # llama.cpp's own timings come through
-    assert results[Mode.JSON_MODE].valid_json
+    json_mode = results[Mode.JSON_MODE]  # JSON so far; it may run out of tokens mid-object
+    assert json_mode.valid_json or json_mode.finish_reason == "length", json_mode.text
     assert results[Mode.SCHEMA].schema_valid, results[Mode.SCHEMA].text
 
 
