@@ -23,10 +23,12 @@ def test_three_modes_a_stopped_experiment_and_the_mask(streamlit_url, page):
     page.get_by_role("button", name="⏹ Stop").click()
     page.get_by_text("Stopped after").wait_for(timeout=180_000)
     wait_for_app_run(page, timeout=60_000)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    charts.nth(2).wait_for(timeout=30_000)  # plotly's component mounts after the run ends
+    assert charts.count() == 3
 
     page.get_by_role("button", name="Start", exact=True).click()
-    page.get_by_text("Step 1:").wait_for(timeout=120_000)
+    page.get_by_text("Step 1:", exact=True).wait_for(timeout=120_000)
     page.get_by_role("button", name="To the end").click()
     page.get_by_text("matches the schema ✅").wait_for(timeout=180_000)
     assert page.locator(EXCEPTION).count() == 0
