@@ -10,8 +10,10 @@ json_schema report the unconstrained candidates (forbidden ones included), and p
 probabilities at temperature 0 return only the picked token. So the allowed set comes from
 llguidance over the model's own vocabulary. Chosen by measurement over outlines-core (both
 prebuilt wheels, no torch): llguidance compiles a schema in ~1 ms and computes a mask in
-~4 ms; outlines-core compiles a regex index first (0.3 s for Location, 3.5 s for the nested
-trip on this machine) and handles less of JSON Schema.
+0.2–18 ms (the first one of a process ~0.5 s); outlines-core compiles a regex index first
+(0.3 s for Location, 3.5 s for the nested trip on this shared 2-core machine) and handles
+less of JSON Schema. llguidance is held below 1.7: later wheels need glibc 2.31, and the
+deploy set must install on manylinux_2_28.
 
 The vocabulary comes from the engine itself: one ``/completion`` with ``n_probs`` equal to
 the vocabulary size lists every token's id and bytes (0.7 s, once per engine). Control
