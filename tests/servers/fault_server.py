@@ -40,7 +40,16 @@ SCENARIOS = (
     "paced",  # max_tokens (default 2000) numbered deltas " w1", " w2" … at `pace` per second
     "reasoning",  # like ok, with the usage details of a reasoning model on OpenRouter
     "empty",  # a reply with no text at all
+    "json",  # the lecture's Location answer as JSON, whatever response_format asks for
+    "no_json_schema",  # 400 to a json_schema response_format (like a model without it), else json
+    "refusal",  # a Structured Outputs refusal: content null, message.refusal set
 )
+
+# What GET /models says a scenario supports (OpenRouter's `supported_parameters`): every one
+# takes structured outputs except no_json_schema.
+SUPPORTED_PARAMETERS = ("max_tokens", "temperature", "response_format", "structured_outputs")
+LOCATION_JSON = '{"name":"Paris","country":"France","latitude":48.8566,"longitude":2.3522}'
+REFUSAL_TEXT = "I'm sorry, I can't help with that request."
 
 # Real, priced model ids that behave like a scenario, so costs and budgets can be tested.
 PRICED_ALIASES = {"gpt-4o-mini": "ok"}
@@ -232,7 +241,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._record(body=None)
         if self.path.rstrip("/") == "/v1/models":
-            models = [{"id": name, "object": "model", "created": 0, "owned_by": "fault-server", "context_length": CONTEXT_LENGTH} for name in (*SCENARIOS, *PRICED_ALIASES)]
+            models = [
+                {"id": name, "object": "model", "created": 0, "owned_by": "fault-server",
+                 "context_length": CONTEXT_LENGTH,
+                 "supported_parameters": [p for p in SUPPORTED_PARAMETERS if name != "no_json_schema" or p != "structured_outputs"]}
+                for name in (*SCENARIOS, *PRICED_ALIASES)
+            ]
             self._send_json(200, {"object": "list", "data": models})
         else:
             self._send_json(404, _error_body(f"Unknown path {self.path}", "invalid_request_error", None))
@@ -327,6 +341,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _scenario_empty(self, completion: _Completion, stream: bool, request: dict) -> None:
         self._reply(completion, ("",), stream)
+
+    def _scenario_json(self, completion: _Completion, stream: bool, request: dict) -> None:
+        self._reply(completion, (LOCATION_JSON,), stream)
+
+    def _scenario_no_json_schema(self, completion: _Completion, stream: bool, request: dict) -> None:
+        if (request.get("response_format") or {}).get("type") == "json_schema":
+            message = "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model."
+            self._send_json(400, _error_body(message, "invalid_request_error", None))
+            return
+        self._scenario_json(completion, stream, request)
+
+    def _scenario_refusal(self, completion: _Completion, stream: bool, request: dict) -> None:
+        body = completion.full("", 9)
+        body["choices"][0]["message"].update(content=None, refusal=REFUSAL_TEXT)
+        self._send_json(200, body)
 
     def _scenario_auth(self, completion: _Completion, stream: bool, request: dict) -> None:
         authorization = self.headers.get("Authorization", "")

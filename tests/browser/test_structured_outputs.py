@@ -1,0 +1,34 @@
+"""The Structured Outputs page in a real Chromium on the real app and built-in model:
+three modes, an experiment stopped midway, and the mask stepped."""
+
+from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+
+
+def test_three_modes_a_stopped_experiment_and_the_mask(streamlit_url, page):
+    page.goto(f"{streamlit_url}/Structured_Outputs")
+    wait_for_app_run(page, timeout=60_000)
+    page.get_by_role("button", name="Ask in all three modes").click()
+    page.get_by_text("Valid JSON that matches the schema").first.wait_for(timeout=180_000)
+    wait_for_app_run(page, timeout=180_000)
+    for title in ("Prompt only", "JSON mode", "Structured Outputs"):
+        assert page.get_by_role("heading", name=title, exact=True).is_visible()
+
+    runs = page.get_by_label("Runs per mode (N)")
+    runs.fill("10")
+    runs.press("Enter")
+    wait_for_app_run(page)
+    page.get_by_text("Up to 30 requests").wait_for()
+    page.get_by_role("button", name="Start the experiment").click()
+    page.get_by_text("2 of 30 requests").wait_for(timeout=180_000)
+    page.get_by_role("button", name="⏹ Stop").click()
+    page.get_by_text("Stopped after").wait_for(timeout=180_000)
+    wait_for_app_run(page, timeout=60_000)
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    charts.nth(2).wait_for(timeout=30_000)  # plotly's component mounts after the run ends
+    assert charts.count() == 3
+
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text("Step 1:", exact=True).wait_for(timeout=120_000)
+    page.get_by_role("button", name="To the end").click()
+    page.get_by_text("matches the schema ✅").wait_for(timeout=180_000)
+    assert page.locator(EXCEPTION).count() == 0

@@ -1,0 +1,66 @@
+"""Watch the mask on the real built-in engine with llguidance over its own vocabulary."""
+
+import json
+
+import pytest
+
+from lib.models.engine import local_server
+from lib.structured.builder import build_schema
+from lib.structured.mask import MaskStepper, grammar_tokenizer
+from lib.structured.schemas import LOCATION, from_json_text
+
+
+@pytest.fixture(scope="module")
+def server():
+    return local_server()
+
+
+def test_the_vocabulary_comes_from_the_engine_with_control_tokens_apart(server):
+    tokenizer, vocabulary = grammar_tokenizer(server)
+    assert len(vocabulary.pieces) == tokenizer.vocab_size == 49152
+    assert vocabulary.texts[vocabulary.eos_id] == "<|im_end|>"
+    assert vocabulary.pieces[vocabulary.eos_id] == b""  # a control token has no bytes
+    paris = server.post("/tokenize", {"content": " Paris", "add_special": False})["tokens"]
+    assert b"".join(vocabulary.pieces[i] for i in paris) == b" Paris"
+    assert grammar_tokenizer(server)[0] is tokenizer  # built once per engine
+
+
+def test_a_stepped_generation_ends_in_json_that_matches_and_masks_what_breaks_it(server):
+    stepper = MaskStepper(server, LOCATION, LOCATION.question)
+    while not stepper.done:
+        step = stepper.step()
+        assert step.picked.allowed
+        assert 1 <= step.allowed_count <= step.vocabulary_size
+        probabilities = [c.probability for c in step.candidates]
+        assert probabilities == sorted(probabilities, reverse=True)
+    assert stepper.error is None
+    assert LOCATION.check(stepper.text).schema_valid, stepper.text
+    # the grammar overruled the model at least once: its favourite was masked out
+    assert any(not s.candidates[0].allowed for s in stepper.steps)
+    # where a key is forced, exactly one token of the vocabulary is allowed
+    assert any(s.allowed_count == 1 for s in stepper.steps)
+    assert stepper.step() is None
+
+
+def test_a_number_field_masks_out_string_tokens(server):
+    """The lecture's example: where the schema needs an integer, string tokens are masked."""
+    schema = build_schema([{"name": "year", "type": "integer"}], "Founded",
+                          question="When was Paris founded?")
+    stepper = MaskStepper(server, schema, schema.question)
+    while not stepper.text.rstrip().endswith('"year":') and not stepper.done:
+        stepper.step()
+    step = stepper.step()  # the value's first token
+    strings = [c for c in step.candidates if c.text.strip().startswith('"')]
+    digits = [c for c in step.candidates if c.text.strip().isdigit()]
+    assert strings and not any(c.allowed for c in strings)
+    assert all(c.allowed for c in digits)
+    while not stepper.done:
+        stepper.step()
+    assert schema.check(stepper.text).schema_valid
+
+
+def test_a_schema_the_grammar_cannot_compile_is_a_clear_error(server):
+    schema = from_json_text(json.dumps({"type": "object", "properties": {
+        "a": {"type": "string", "pattern": "(?<=x)y"}}, "required": ["a"]}))
+    with pytest.raises(ValueError, match="cannot use this schema"):
+        MaskStepper(server, schema, "Hi")
