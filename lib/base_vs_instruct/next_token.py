@@ -92,3 +92,8 @@ def reshape(step: Step, temperature: float, top_k: int, top_p: float,
         note = (f"Only the {len(candidates)} likeliest tokens are known: with top_k={top_k} the "
                 "sampler also sees tokens not listed, so these figures are approximate.")
     return ReshapedStep(rows, exact, note)
+
+
+def shown_token(token: str) -> str:
+    """A token with its whitespace made visible (a leading space is part of most tokens)."""
+    return token.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥") or "∅"

@@ -44,6 +44,8 @@ class Run:
     instruct: PaneStream
     instruct_reads: str | None
     prompt_format: FormatKey
+    prompt: str  # what the base model continues
+    messages: list[dict[str, str]]  # what the instruct model was asked
 
 
 def start_run(base: Side, instruct: Side, prompt: str, knobs: Knobs,
@@ -60,4 +62,4 @@ def start_run(base: Side, instruct: Side, prompt: str, knobs: Knobs,
         reads = prompt if prompt_format == "raw" else wrong_template_text(messages)
         request = completion_request(instruct.model, reads, knobs, instruct.local_engine)
     instruct_stream = PaneStream(instruct.provider, request, reads or prompt)
-    return Run(base_stream, instruct_stream, reads, prompt_format)
+    return Run(base_stream, instruct_stream, reads, prompt_format, prompt, messages)

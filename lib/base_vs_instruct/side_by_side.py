@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 
 from lib.chat.streaming import ChatStream
@@ -45,3 +46,23 @@ def interleave(streams: Sequence[ChatStream]) -> Iterator[tuple[int, str]]:
     finally:
         for stream in streams:
             stream.close()  # a no-op for a stream that finished
+
+
+def pane_texts(streams: Sequence[ChatStream], interval_s: float = 0.05
+               ) -> Iterator[tuple[int, str]]:
+    """(pane index, that pane's whole text so far), at most every ``interval_s`` per pane,
+    and once more at the end for each pane: a browser redraws a whole pane on every update,
+    and 20 a second look the same as 60 while leaving the CPU to the models."""
+    texts = ["" for _ in streams]
+    drawn = [0.0 for _ in streams]
+    shown = ["" for _ in streams]
+    for index, delta in interleave(streams):
+        texts[index] += delta
+        now = time.perf_counter()
+        if now - drawn[index] >= interval_s:
+            drawn[index] = now
+            shown[index] = texts[index]
+            yield index, texts[index]
+    for index, text in enumerate(texts):
+        if text != shown[index]:
+            yield index, text

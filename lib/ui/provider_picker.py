@@ -31,7 +31,7 @@ class Choice:
     error: str | None = None
 
 
-def _key_and_url_inputs(endpoint: Endpoint) -> None:
+def key_and_url_inputs(endpoint: Endpoint) -> None:
     """Inputs for what the deployment did not configure; session.typed_settings reads them."""
     if endpoint.needs_key and not endpoint.key_from_deployment:
         value = st.text_input(
@@ -131,7 +131,7 @@ def provider_sidebar() -> Choice:
             key="lab_provider",
         )
         endpoint = next(e for e in endpoints if e.id == chosen_id)
-        _key_and_url_inputs(endpoint)
+        key_and_url_inputs(endpoint)
         provider, error = _connect(endpoint)
         model = _model_input(endpoint, provider)
         window = provider.context_window if provider else None
