@@ -14,7 +14,7 @@ knobs = knobs_sidebar()
 if pair.offline:
     st.info(OFFLINE_FAMILIES)
 
-main, aside = st.columns([3, 1])
+main, aside = st.columns([5, 2])
 with main:
     prompt, system_prompt, prompt_format = prompt_inputs()
     run = panes(pair, prompt, system_prompt, prompt_format, knobs)

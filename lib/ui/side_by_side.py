@@ -29,9 +29,9 @@ def _use_lecture_prompt(prompt: str) -> None:
 def prompt_inputs() -> tuple[str, str, str]:
     """(prompt, system prompt, instruct prompt format), the lecture's prompts one click away."""
     st.session_state.setdefault(PROMPT, LECTURE_PROMPTS["Mary had a little"])
-    buttons = st.columns(len(LECTURE_PROMPTS) + 2)
-    for column, (name, text) in zip(buttons, LECTURE_PROMPTS.items()):
-        column.button(f"“{text}”", key=f"bvi_lecture_{name}", on_click=_use_lecture_prompt,
+    buttons = st.container(horizontal=True)
+    for name, text in LECTURE_PROMPTS.items():
+        buttons.button(f"“{text}”", key=f"bvi_lecture_{name}", on_click=_use_lecture_prompt,
                       args=(text,), help=f"The lecture's prompt, with its "
                                          f"{LECTURE_MAX_TOKENS[text]} new tokens")
     prompt = st.text_area("Prompt (both models get it)", key=PROMPT, height=80)
@@ -124,7 +124,9 @@ def panes(pair: PairChoice, prompt: str, system_prompt: str, prompt_format: str,
     _pane_header(right, "Instruction-tuned model", run.instruct.request.body["model"],
                  run.instruct.request.path)
     _reads_box(right, run)
-    boxes = [left.empty(), right.empty()]
+    # Keyed containers: a stable handle for the browser test (class st-key-<key>).
+    boxes = [left.container(key="bvi_text_base").empty(),
+             right.container(key="bvi_text_instruct").empty()]
     prefix = [run.prompt, ""]  # the base model's text continues the prompt
     if clicked:
         with contextlib.closing(pane_texts([run.base, run.instruct])) as updates:
@@ -156,7 +158,8 @@ def next_token_view(run: Run | None, knobs: Knobs) -> None:
                 continue
             current = stream.steps[step - 1]
             context = before + "".join(s.chosen for s in stream.steps[:step - 1])
-            st.markdown(f"`…{shown_token(context[-60:])}` → **`{shown_token(current.chosen)}`**")
+            shown_context = f"…{shown_token(context[-60:])}" if context else "(start of the answer)"
+            st.markdown(f"`{shown_context}` → **`{shown_token(current.chosen)}`**")
             shaped = reshape(current, knobs.temperature, knobs.top_k, knobs.top_p,
                              knobs.do_sample)
             rows = [{"token": shown_token(r.token),
