@@ -33,4 +33,4 @@ with st.expander("The transformers code the lecture teaches, for this run"):
                                   None if run.prompt_format == "template" else run.instruct_reads))
     else:
         st.caption("Generate first.")
-inspector_panel(session.inspector())
+inspector_panel(session.inspector(), exchanges=2)

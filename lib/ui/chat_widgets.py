@@ -29,26 +29,43 @@ def metrics_row(metrics: StreamMetrics | None, cost: Decimal | None = None) -> N
     st.caption(f"Token counts: {metrics.usage_source}.")
 
 
-def inspector_panel(inspector: Inspector) -> None:
-    """The last request and response, raw, with secrets redacted."""
-    latest = inspector.latest()
+def inspector_panel(inspector: Inspector, exchanges: int = 1) -> None:
+    """The last request and response (or the last ``exchanges`` of them, a tab each: a page
+    that sends two requests per click), raw, with secrets redacted."""
     with st.expander("🔍 Inspector: the raw request and response", expanded=False):
-        if latest is None:
+        if exchanges == 1:
+            latest = inspector.latest()
+            shown = [latest] if latest else []
+        else:
+            shown = inspector.history()[-exchanges:]
+        if not shown:
             st.caption("Nothing sent yet. Send a message and the HTTP exchange appears here.")
             return
-        request, response = latest["request"], latest["response"]
-        left, right = st.columns(2)
-        with left:
-            st.markdown(f"**Request** `{request['method']} {request['url']}`")
-            st.json(request["headers"], expanded=False)
-            st.json(request["json"])
-        with right:
-            st.markdown(f"**Response** `{response['status']}`")
-            st.json(response["headers"], expanded=False)
-            if "sse_events" in response:
-                st.caption(f"{len(response['sse_events'])} server-sent events")
-                st.code("\n\n".join(response["sse_events"]), language="text")
-            elif "json" in response:
-                st.json(response["json"])
-            else:
-                st.code(response.get("text", ""), language="text")
+        if len(shown) == 1:
+            _exchange(shown[0])
+            return
+        tabs = st.tabs([f"{(e['request'].get('json') or {}).get('model', '')} · "
+                        f"{e['request']['method']} {e['request']['url'].rsplit('/v1', 1)[-1]}"
+                        for e in shown])
+        for tab, exchange in zip(tabs, shown):
+            with tab:
+                _exchange(exchange)
+
+
+def _exchange(latest: dict) -> None:
+    request, response = latest["request"], latest["response"]
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Request** `{request['method']} {request['url']}`")
+        st.json(request["headers"], expanded=False)
+        st.json(request["json"])
+    with right:
+        st.markdown(f"**Response** `{response['status']}`")
+        st.json(response["headers"], expanded=False)
+        if "sse_events" in response:
+            st.caption(f"{len(response['sse_events'])} server-sent events")
+            st.code("\n\n".join(response["sse_events"]), language="text")
+        elif "json" in response:
+            st.json(response["json"])
+        else:
+            st.code(response.get("text", ""), language="text")
