@@ -67,7 +67,8 @@ def _pane_header(column, title: str, model: str, path: str) -> None:
 
 def _show_outcome(column, stream: PaneStream) -> None:
     if stream.error:
-        kept = " The partial text above is kept." if stream.text else ""
+        kept = " The partial text above is kept." if stream.text and "kept" not in str(
+            stream.error) else ""
         column.error(f"{stream.error}{kept}")
     metrics = stream.metrics
     if metrics is None:
@@ -79,11 +80,12 @@ def _show_outcome(column, stream: PaneStream) -> None:
                    f" · finish: {metrics.finish_reason or '—'}")
 
 
-def _record_spend(pair: PairChoice, run: Run) -> None:
+def _record_spend(pair: PairChoice, run: Run, account) -> None:
     """Requests on the deployment's keys count against its caps, as on the chat page."""
     for side, stream in ((pair.base, run.base), (pair.instruct, run.instruct)):
+        stream.close()  # a no-op when it finished; an interrupted one is settled here
         if side.provider.endpoint.key_from_deployment and stream.billable:
-            session.account().record(side.model, request_cost(side.provider, side.model, stream))
+            account.record(side.model, request_cost(side.provider, side.model, stream))
 
 
 def _reads_box(column, run: Run) -> None:
@@ -129,10 +131,13 @@ def panes(pair: PairChoice, prompt: str, system_prompt: str, prompt_format: str,
              right.container(key="bvi_text_instruct").empty()]
     prefix = [run.prompt, ""]  # the base model's text continues the prompt
     if clicked:
-        with contextlib.closing(pane_texts([run.base, run.instruct])) as updates:
-            for index, text in updates:  # a rerun mid-stream closes both streams here
-                boxes[index].code(prefix[index] + text, language=None, wrap_lines=True)
-        _record_spend(pair, run)
+        account = session.account()  # plain Python from here: the finally must not need st
+        try:
+            with contextlib.closing(pane_texts([run.base, run.instruct])) as updates:
+                for index, text in updates:  # a rerun mid-stream closes both streams here
+                    boxes[index].code(prefix[index] + text, language=None, wrap_lines=True)
+        finally:
+            _record_spend(pair, run, account)  # counted once, even when interrupted
     else:
         for index, stream in enumerate((run.base, run.instruct)):
             boxes[index].code(prefix[index] + stream.text, language=None, wrap_lines=True)

@@ -129,3 +129,19 @@ def test_a_provider_without_completions_fails_the_base_pane_only(monkeypatch, fa
     assert len(at.error) == 1 and "Not found (404)" in at.error[0].value
     assert "Hello from the fault server." in codes(at)
     assert CANARY not in repr(at._tree)
+
+
+def test_answered_requests_count_against_a_deployments_request_cap(monkeypatch, fault_server):
+    # The fault server answers chat but not /completions (404, a refusal: not counted), so one
+    # click uses one request of the cap.
+    at = open_page(monkeypatch, OPENAI_BASE_URL=fault_server.base_url, OPENAI_API_KEY=CANARY,
+                   LAB_MAX_REQUESTS_PER_SESSION="1")
+    at.sidebar.selectbox(key="bvi_provider").set_value("openai").run()
+    at.sidebar.text_input(key="bvi_base_model_openai").set_value("ok")
+    at.sidebar.text_input(key="bvi_instruct_model_openai").set_value("ok")
+    at = generate(at)
+    assert not at.warning
+    sent = len([r for r in fault_server.requests if r.path.endswith("completions")])
+    at = generate(at)
+    assert "used its 1 requests" in at.warning[0].value
+    assert len([r for r in fault_server.requests if r.path.endswith("completions")]) == sent
