@@ -8,13 +8,15 @@ Qwen/Qwen2.5-0.5B-Instruct): the base on /completions, the instruct on chat.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass, field, replace
 
 from lib.base_vs_instruct.knobs import Knobs
 from lib.base_vs_instruct.panes import PaneStream, chat_request, completion_request
 from lib.base_vs_instruct.prompt_formats import (FormatKey, messages_for, own_template_text,
                                                  wrong_template_text)
 from lib.chat.providers import ChatProvider
+from lib.chat.turn import Account, request_cost
 from lib.config import BUILTIN
 from lib.models.shipped import GEMMA3_BASE, SMOLLM2
 
@@ -46,6 +48,26 @@ class Run:
     prompt_format: FormatKey
     prompt: str  # what the base model continues
     messages: list[dict[str, str]]  # what the instruct model was asked
+    sides: tuple[Side, Side]
+    settled: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def settle(self, account: Account | None = None) -> None:
+        """End both panes where they are (a no-op for a finished stream) and record the
+        requests made on a deployment's key. Once: a rerun mid-stream starts the next script
+        run while the interrupted one is still blocked on its next delta, and either may get
+        here first."""
+        with self._lock:
+            if self.settled:
+                return
+            try:
+                for side, stream in zip(self.sides, (self.base, self.instruct)):
+                    stream.close()
+                    if (account is not None and side.provider.endpoint.key_from_deployment
+                            and stream.billable):
+                        account.record(side.model, request_cost(side.provider, side.model, stream))
+            finally:
+                self.settled = True
 
 
 def start_run(base: Side, instruct: Side, prompt: str, knobs: Knobs,
@@ -62,4 +84,5 @@ def start_run(base: Side, instruct: Side, prompt: str, knobs: Knobs,
         reads = prompt if prompt_format == "raw" else wrong_template_text(messages)
         request = completion_request(instruct.model, reads, knobs, instruct.local_engine)
     instruct_stream = PaneStream(instruct.provider, request, reads or prompt)
-    return Run(base_stream, instruct_stream, reads, prompt_format, prompt, messages)
+    return Run(base_stream, instruct_stream, reads, prompt_format, prompt, messages,
+               (base, instruct))

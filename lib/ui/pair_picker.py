@@ -100,8 +100,9 @@ def knobs_sidebar() -> Knobs:
         return low, high
 
     with st.sidebar.expander("Generation knobs (both panes)", expanded=True):
-        max_new = st.slider("max_new_tokens", *bounds("max_new_tokens"),
-                            defaults.max_new_tokens, key="bvi_max_new_tokens",
+        # Set through session state only: the lecture's prompt buttons set it too.
+        st.session_state.setdefault("bvi_max_new_tokens", defaults.max_new_tokens)
+        max_new = st.slider("max_new_tokens", *bounds("max_new_tokens"), key="bvi_max_new_tokens",
                             help=fields["max_new_tokens"].description)
         do_sample = st.toggle("do_sample (sampling on)", defaults.do_sample, key="bvi_do_sample",
                               help=fields["do_sample"].description)

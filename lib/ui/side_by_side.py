@@ -13,7 +13,6 @@ from lib.base_vs_instruct.panes import PaneStream
 from lib.base_vs_instruct.pairs import Run, start_run
 from lib.base_vs_instruct.prompt_formats import BY_KEY, FORMATS
 from lib.base_vs_instruct.side_by_side import pane_texts
-from lib.chat.turn import request_cost
 from lib.ui import session
 from lib.ui.pair_picker import PairChoice
 
@@ -80,14 +79,6 @@ def _show_outcome(column, stream: PaneStream) -> None:
                    f" · finish: {metrics.finish_reason or '—'}")
 
 
-def _record_spend(pair: PairChoice, run: Run, account) -> None:
-    """Requests on the deployment's keys count against its caps, as on the chat page."""
-    for side, stream in ((pair.base, run.base), (pair.instruct, run.instruct)):
-        stream.close()  # a no-op when it finished; an interrupted one is settled here
-        if side.provider.endpoint.key_from_deployment and stream.billable:
-            account.record(side.model, request_cost(side.provider, side.model, stream))
-
-
 def _reads_box(column, run: Run) -> None:
     with column.expander("The exact text the instruct model read", expanded=True):
         if run.instruct_reads is None:
@@ -103,6 +94,8 @@ def panes(pair: PairChoice, prompt: str, system_prompt: str, prompt_format: str,
     clicked = st.button("▶ Generate both", type="primary", key="bvi_generate")
     left, right = st.columns(2)
     run: Run | None = st.session_state.get(RUN)
+    if run is not None:  # interrupted by this rerun: end it before showing it
+        run.settle(session.account())
     if clicked:
         refusal = _refusal(pair, prompt)
         if refusal:
@@ -137,7 +130,7 @@ def panes(pair: PairChoice, prompt: str, system_prompt: str, prompt_format: str,
                 for index, text in updates:  # a rerun mid-stream closes both streams here
                     boxes[index].code(prefix[index] + text, language=None, wrap_lines=True)
         finally:
-            _record_spend(pair, run, account)  # counted once, even when interrupted
+            run.settle(account)  # counted once, even when interrupted
     else:
         for index, stream in enumerate((run.base, run.instruct)):
             boxes[index].code(prefix[index] + stream.text, language=None, wrap_lines=True)

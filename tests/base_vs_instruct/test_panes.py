@@ -3,6 +3,7 @@ its candidates; the instruct model's three prompt formats; faults kept to their 
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -141,3 +142,31 @@ def test_a_provider_without_completions_fails_its_pane_only(fault_server):
     completions = [r for r in fault_server.requests if r.path == "/v1/completions"]
     assert completions[0].body["logprobs"] == 5  # hosted legacy completions allow at most 5
     assert "min_p" not in completions[0].body  # llama.cpp's extra is not sent elsewhere
+
+
+class RecordingAccount:
+    def __init__(self) -> None:
+        self.records: list[str] = []
+
+    def record(self, model, cost) -> None:
+        self.records.append(model)
+
+
+def test_a_run_settled_from_two_threads_mid_stream_is_counted_once(fault_server):
+    endpoint = Endpoint(id="openai", label="Fault server", kind="openai_compatible",
+                        base_url=fault_server.base_url, api_key="sk-test", needs_key=True,
+                        key_source="environment")  # the deployment's key: requests count
+    provider = make_provider(endpoint, Inspector())
+    run = start_run(Side(provider, "slow"), Side(provider, "slow"), PARIS, Knobs())
+    arrivals = interleave([run.base, run.instruct])
+    assert next(arrivals)[0] == 1  # the chat answer started (the base pane got a 404)
+    account = RecordingAccount()
+    settlers = [threading.Thread(target=run.settle, args=(account,)) for _ in range(2)]
+    for settler in settlers:
+        settler.start()
+    for settler in settlers:
+        settler.join(10)
+    arrivals.close()
+    assert run.settled and run.instruct.done
+    assert str(run.instruct.error).startswith("Stopped.")
+    assert account.records == ["slow"]  # the refused base request is not counted
