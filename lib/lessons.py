@@ -22,7 +22,7 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         "base_vs_instruct", "Base vs instruction-tuned", "🧪", "pages/2_Base_vs_Instruct.py",
-        "The same prompt sent to a base (completion) model and to its instruction-tuned sibling, "
+        "The same prompt sent to a base (completion) model and to an instruction-tuned one, "
         "side by side, with the sampling knobs — temperature, top-k, top-p, max tokens.",
     ),
     Lesson(

@@ -30,6 +30,18 @@ KEY_ENV = "LAB_SERVE_API_KEY"
 
 
 def usage_text(model_id: str, base_url: str, api_key: str) -> str:
+    if SHIPPED_MODELS[model_id].tuning == "base":  # a base model continues text: completions
+        return f"""Serving {model_id} (a base model: use completions) at {base_url}
+API key: {api_key}
+
+    from openai import OpenAI
+    client = OpenAI(base_url="{base_url}", api_key="{api_key}")
+    reply = client.completions.create(
+        model="{model_id}", prompt="Mary had a little", max_tokens=50,
+    )
+    print(reply.choices[0].text)
+
+Ctrl-C stops it."""
     return f"""Serving {model_id} at {base_url}
 API key: {api_key}
 

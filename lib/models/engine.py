@@ -83,7 +83,8 @@ class LocalServer:
 
 _servers: dict[str, LocalServer] = {}
 _failures: dict[str, tuple[float, EngineError]] = {}  # model id -> (when, why) of a failed start
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards _start_locks
+_start_locks: dict[str, threading.Lock] = {}  # one per model: starting Gemma never delays SmolLM2
 RETRY_AFTER_FAILURE_S = 30.0  # a broken engine is not restarted by every rerun of every session
 # Settings and secrets stay with the app: the engine needs none of them.
 PRIVATE_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|^OPENAI_|^OPENROUTER_|^LAB_")
@@ -103,7 +104,9 @@ def local_server(model_id: str = SMOLLM2.id) -> LocalServer:
     server = running_server(model_id)
     if server is not None:
         return server
-    with _lock:  # two sessions arriving together must not start it twice
+    with _lock:
+        start_lock = _start_locks.setdefault(model_id, threading.Lock())
+    with start_lock:  # two sessions arriving together must not start it twice
         server = running_server(model_id)
         if server is not None:
             return server
@@ -121,7 +124,9 @@ def local_server(model_id: str = SMOLLM2.id) -> LocalServer:
 
 
 def _start(model: ShippedModel, settings: EngineSettings) -> LocalServer:
-    model.gguf_path()  # a missing package is ModelNotInstalled here, not a child's traceback
+    # A missing package is ModelNotInstalled here, not a child's traceback; a split model is
+    # assembled here, once, and the child is told where (it does not see LAB_CACHE_DIR).
+    model_path = model.gguf_path()
     api_key = secrets.token_urlsafe(24)
     process = subprocess.Popen(
         [sys.executable, "-m", "lib.models.engine_host"],
@@ -129,7 +134,8 @@ def _start(model: ShippedModel, settings: EngineSettings) -> LocalServer:
         env={name: value for name, value in os.environ.items() if not PRIVATE_ENV.search(name)},
         # stderr is inherited: the engine logs errors only, and they belong in the app's log
     )
-    request = {"model": model.id, "api_key": api_key, "settings": settings.model_dump()}
+    request = {"model": model.id, "api_key": api_key, "settings": settings.model_dump(),
+               "model_path": str(model_path)}
     try:
         process.stdin.write(json.dumps(request) + "\n")
         process.stdin.flush()

@@ -28,11 +28,11 @@ DEFAULT_MAX_TOKENS = 512
 
 
 def server_params(model: ShippedModel, settings: EngineSettings, api_key: str,
-                  host: str = "127.0.0.1", port: int = 0) -> Any:
+                  host: str = "127.0.0.1", port: int = 0, model_path: str | None = None) -> Any:
     import xllamacpp as xlc
 
     params = xlc.CommonParams()
-    params.model.path = str(model.gguf_path())
+    params.model.path = model_path or str(model.gguf_path())
     params.model_alias = {model.id}  # GET /v1/models and every response name it so
     params.hostnames = [host]
     params.port = port  # 0: the OS picks a free one; listening_address says which
@@ -46,6 +46,11 @@ def server_params(model: ShippedModel, settings: EngineSettings, api_key: str,
     # A request that sets no max_tokens (the lecture's code doesn't) stops here, instead of
     # running to the end of the context window: minutes of a shared CPU on a small model.
     params.n_predict = DEFAULT_MAX_TOKENS
+    if model.builtin_template:
+        # Named templates are llama.cpp's C++ renderers, used when Jinja is off; the GGUF
+        # has none of its own, and /apply-template then shows the family's real format.
+        params.use_jinja = False
+        params.chat_template = model.builtin_template
     params.ui = False  # no web UI at /
     params.api_keys = [api_key]  # CORS is "*": without a key any web page could call it
     params.verbosity = 1  # errors only
@@ -53,13 +58,14 @@ def server_params(model: ShippedModel, settings: EngineSettings, api_key: str,
 
 
 def start_server(model: ShippedModel, settings: EngineSettings, api_key: str,
-                 host: str = "127.0.0.1", port: int = 0) -> tuple[Any, dict[str, Any]]:
+                 host: str = "127.0.0.1", port: int = 0,
+                 model_path: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Load the model and start serving; returns the server and what a client needs."""
     import httpx
     import xllamacpp as xlc
 
     started = time.perf_counter()
-    server = xlc.Server(server_params(model, settings, api_key, host, port))
+    server = xlc.Server(server_params(model, settings, api_key, host, port, model_path))
     address = server.listening_address.rstrip("/")
     props = httpx.get(f"{address}/props", headers={"Authorization": f"Bearer {api_key}"},
                       timeout=10).json()
@@ -81,7 +87,8 @@ def _serve_child() -> None:
     try:
         model = SHIPPED_MODELS[request["model"]]
         settings = EngineSettings(**request["settings"])
-        server, info = start_server(model, settings, request["api_key"])
+        server, info = start_server(model, settings, request["api_key"],
+                                    model_path=request.get("model_path"))
     except Exception as exc:  # the parent shows this message; nothing else to do here
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         os._exit(1)

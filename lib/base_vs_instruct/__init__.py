@@ -1,0 +1,1 @@
+"""Base vs instruction-tuned: one prompt, two models, side by side (Streamlit-free)."""
