@@ -23,14 +23,14 @@ sys.path.insert(0, str(ROOT))
 from lib.templates.families import FAMILIES  # noqa: E402
 
 PROBE = r"""
-import json, statistics, sys, time
+import json, os, statistics, sys, time
 def rss_mb():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
 import lib.templates.vendored_tokenizers as v
 from pathlib import Path
-v.CACHE_DIR = Path(sys.argv[1])
+os.environ["LAB_CACHE_DIR"] = sys.argv[1]  # where the tokenizers are unpacked
 base = rss_mb()
 t = time.perf_counter(); import transformers; from transformers import AutoTokenizer
 out = {"import_s": time.perf_counter() - t, "import_rss_mb": rss_mb(), "start_rss_mb": base}

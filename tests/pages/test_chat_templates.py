@@ -115,6 +115,47 @@ def test_token_viewer_counts_are_the_real_counts(page):
     assert counts[:2] == ["3", "3"] and len(counts) == 3  # the built-in model counts too
 
 
+def test_opening_the_page_starts_no_base_model_engine():
+    """st.tabs runs every tab: a base model's tokenizer shown by default would assemble its
+    GGUF and start a second engine for everyone who merely opens the page."""
+    from lib.models.engine import running_server, stop_local_servers
+    from lib.models.shipped import SHIPPED_MODELS, SMOLLM2
+
+    stop_local_servers()
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert running_server(SMOLLM2.id) is not None  # the built-in chat model is shown
+    for model in SHIPPED_MODELS.values():
+        if model.tuning == "base":
+            assert running_server(model.id) is None
+            assert model.label in at.multiselect(key="tv_picked").options  # one click away
+            assert f"engine:{model.id}" not in at.multiselect(key="tv_picked").value
+            assert f"engine:{model.id}" not in at.multiselect(key="tpl_sources").value
+
+
+def test_removing_every_row_leaves_an_empty_conversation_and_no_crash(page):
+    at = page
+    while rows(at):
+        at = click(at, "tpl_delete_", 0)
+    assert any("The conversation is empty" in w.value for w in at.warning)
+    assert not rendered_strings(at) and not at.error
+    at = click(at, "tpl_add_user")
+    at.text_area(key=[t.key for t in at.text_area if t.key.startswith("tpl_content_")][0]) \
+        .set_value("Paris?").run()
+    assert not at.exception
+    assert len(rendered_strings(at)) == 5 and all("Paris?" in r for r in rendered_strings(at))
+
+
+def test_each_family_shows_its_licence_and_why_two_are_missing(page):
+    captions = "\n".join(c.value for c in page.caption)
+    assert "Llama 3.2 Community License · Built with Llama" in captions
+    for family in ("Apache-2.0 (Qwen2.5)", "Apache-2.0 (Mistral Nemo)", "Gemma Terms of Use"):
+        assert family in captions
+    assert "Also used by: SmolLM2" in captions
+    assert "Llama 2 and Phi-3 are not here" in shown(page)
+
+
 def test_each_column_shows_the_jinja_it_came_from(page):
     jinja = [c.value for c in page.code if c.language == "jinja2"]
     assert len(jinja) == 5

@@ -6,10 +6,15 @@ from __future__ import annotations
 import pytest
 
 from lib.cost.tokens import count_tokens, load_encoding
-from lib.models.engine import local_server
+from lib.models.engine import local_server, running_server
 from lib.models.shipped import SHIPPED_MODELS, SMOLLM2
 from lib.templates.conversation import LECTURE_MESSAGES
-from lib.templates.engine_templates import engine_chat_template, engine_pieces, render_with_engine
+from lib.templates.engine_templates import (
+    control_token_ids,
+    engine_chat_template,
+    engine_pieces,
+    render_with_engine,
+)
 from lib.templates.rendering import render_with_family
 from lib.templates.token_view import napkin_check, tiktoken_pieces, tokenize_for_view, tokenizer_choices
 
@@ -58,12 +63,36 @@ def test_tiktoken_pieces_match_tiktoken(encoding):
     assert not any(p.special for p in pieces)  # typed special strings are plain text for OpenAI
 
 
-def test_every_shipped_model_is_offered():
-    keys = [c.key for c in tokenizer_choices() if c.shown_first]
-    assert keys[:2] == ["tiktoken:o200k_base", "tiktoken:cl100k_base"]
-    assert keys[2:] == [f"engine:{model_id}" for model_id in SHIPPED_MODELS]
+def test_the_chat_model_is_shown_and_the_base_model_only_offered():
+    """Showing a tokenizer starts its engine: the base model's (a 253 MB GGUF to assemble, a
+    second llama.cpp process) only when picked, or when something already started it."""
+    choices = {c.key: c for c in tokenizer_choices()}
+    shown = [key for key, c in choices.items() if c.shown_first]
+    assert shown[:3] == ["tiktoken:o200k_base", "tiktoken:cl100k_base", f"engine:{SMOLLM2.id}"]
+    assert {f"engine:{model_id}" for model_id in SHIPPED_MODELS} <= set(choices)  # all offered
+    for model in SHIPPED_MODELS.values():
+        if model.tuning == "base":
+            assert choices[f"engine:{model.id}"].shown_first == (running_server(model.id)
+                                                                is not None)
     assert [p.id for p in tokenize_for_view(f"engine:{SMOLLM2.id}", "Paris")] == \
         [p.id for p in engine_pieces(SMOLLM2.id, "Paris")]
+
+
+def test_control_tokens_are_listed_once_per_engine():
+    ids = control_token_ids(SMOLLM2.id)
+    assert control_token_ids(SMOLLM2.id) is ids  # cached: one listing per engine
+    server = local_server()
+    marks = server.post("/tokenize", {"content": "<|im_start|><|im_end|><|endoftext|>",
+                                      "add_special": False, "parse_special": True})["tokens"]
+    assert set(marks) <= ids
+    # a control token typed as plain text falls apart; an ordinary token does not
+    for token_id in marks:
+        text = server.post("/detokenize", {"tokens": [token_id]})["content"]
+        assert server.post("/tokenize", {"content": text, "add_special": False,
+                                         "parse_special": False})["tokens"] != [token_id]
+    paris = server.post("/tokenize", {"content": " Paris", "add_special": False})["tokens"]
+    assert not set(paris) & ids
+    assert len(ids) < 1000  # a few dozen ids, not the vocabulary
 
 
 def test_napkin_maths_against_a_real_count():

@@ -91,3 +91,63 @@ def test_sessions_rendering_at_once_share_one_tokenizer(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_the_cache_follows_lab_cache_dir_and_is_private(tmp_path, monkeypatch):
+    from lib.templates.vendored_tokenizers import tokenizer_cache_dirs
+
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "cache"))
+    assert tokenizer_cache_dirs() == [tmp_path / "cache" / "tokenizers"]
+    folder = unpacked_folder(FAMILIES["chatml"])
+    assert folder.parent == tmp_path / "cache" / "tokenizers"
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_without_lab_cache_dir_it_sits_beside_the_assembled_models(tmp_path):
+    from lib.models.assembled import cache_dirs
+    from lib.templates.vendored_tokenizers import tokenizer_cache_dirs
+
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    assert tokenizer_cache_dirs(env)[0] == tmp_path / "hosted-llm-lab" / "tokenizers"
+    assert [d.parent for d in tokenizer_cache_dirs(env)] == [d.parent for d in cache_dirs(env)]
+
+
+def test_a_folder_others_can_write_is_refused(tmp_path):
+    family = FAMILIES["chatml"]
+    planted = tmp_path / f"{family.id}-{family.tokenizer_sha256[:12]}"
+    planted.mkdir()
+    planted.chmod(0o777)
+    with pytest.raises(VendoredFileError, match="can be written by other users"):
+        unpacked_folder(family, tmp_path)
+    assert not (planted / "tokenizer.json").exists()
+
+
+def test_a_parent_others_can_write_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # no sticky bit: anyone could swap the folder inside it
+    with pytest.raises(VendoredFileError, match="can be changed by another user"):
+        unpacked_folder(FAMILIES["chatml"], shared)
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can give a folder to another user")
+def test_a_folder_of_another_user_is_refused(tmp_path):
+    family = FAMILIES["chatml"]
+    theirs = tmp_path / f"{family.id}-{family.tokenizer_sha256[:12]}"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(VendoredFileError, match="not a folder of this user's"):
+        unpacked_folder(family, tmp_path)
+
+
+def test_stale_partial_files_are_cleaned(tmp_path):
+    import time
+
+    folder = unpacked_folder(FAMILIES["chatml"], tmp_path)
+    stale, fresh = folder / "tokenizer.json.1.2.tmp", folder / "tokenizer.json.3.4.tmp"
+    stale.write_bytes(b"half a file")
+    fresh.write_bytes(b"being written")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    unpacked_folder(FAMILIES["chatml"], tmp_path)
+    assert not stale.exists() and fresh.exists()  # a fresh one may be another unpack's
