@@ -15,6 +15,7 @@ def test_templates_side_by_side_then_a_misplaced_system_prompt(streamlit_url, pa
         page.get_by_text(title).wait_for()
     special = page.locator('span[title="id 151644 (special)"]')  # <|im_start|>, Qwen2.5's id
     assert special.count() == 5 and special.first.inner_text() == "<|im_start|>"
+    page.get_by_text("Llama 3.2 Community License · Built with Llama").wait_for()
 
     page.get_by_role("button", name="System prompt second").click()
     page.get_by_text("The Mistral template refuses this conversation").wait_for(timeout=60_000)

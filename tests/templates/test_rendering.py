@@ -115,3 +115,10 @@ def test_each_family_shows_its_own_jinja():
     assert "raise_exception" in family_chat_template("gemma")
     assert "<|im_start|>" in family_chat_template("chatml")
     assert family_chat_template("llama3") != family_chat_template("chatml")
+
+
+@pytest.mark.parametrize("family_id", ["chatml", "llama3", "mistral"])
+def test_an_empty_conversation_is_an_error_message_not_an_exception(family_id):
+    prompt = render_with_family(family_id, [])
+    assert prompt.error.startswith("transformers can't render this conversation")
+    assert "empty" in prompt.error and not prompt.text
