@@ -205,7 +205,7 @@ def experiment(choice: Choice, schema: OutputSchema, question: str) -> None:
     guess = estimate(int(n), modes, prompt_tokens, choice.options.max_tokens,
                      lambda p, c: usage_cost(choice.model, p, c) if choice.model else None)
     if not choice.endpoint.bills_usage:
-        price = "free (no billed key)"
+        price = "free (nothing is billed on this endpoint)"
     elif guess.cost_usd is None:
         price = "price unknown for this model"
     else:
