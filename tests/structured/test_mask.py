@@ -117,3 +117,19 @@ def test_two_threads_stepping_at_once_keep_one_consistent_generation(server):
     assert [s.number for s in stepper.steps] == list(range(1, len(stepper.steps) + 1))
     assert len(stepper.steps) + len(busy) == 16
     assert [s.picked.id for s in stepper.steps] == stepper.generated
+
+
+def test_grammar_tokenizers_of_old_engine_addresses_are_dropped(server):
+    """One entry per engine address; a restarted engine has a new port, so only the last
+    few are kept. Three addresses of the same running engine stand in for restarts."""
+    from dataclasses import replace
+
+    from lib.structured import mask
+
+    port = server.base_url.rsplit(":", 1)[1]
+    addresses = [server.base_url, f"http://localhost:{port}", f"http://LOCALHOST:{port}"]
+    for address in addresses:
+        grammar_tokenizer(replace(server, base_url=address))
+    kept = list(mask._grammar_tokenizers)
+    assert len(kept) == mask.GRAMMAR_TOKENIZERS_KEPT and addresses[0] not in kept
+    assert kept == addresses[1:]
