@@ -1,12 +1,11 @@
 import streamlit as st
 
-from lib.structured.modes import MODES
 from lib.ui import session
+from lib.ui.chat_widgets import exchanges_panel
 from lib.ui.mask_widgets import watch_the_mask
 from lib.ui.page import lesson_header
 from lib.ui.provider_picker import provider_sidebar
-from lib.ui.structured_widgets import (ask, experiment, last_exchange, refusal,
-                                       schema_picker, schema_supported, show_result)
+from lib.ui.structured_widgets import ask_all, experiment, results, schema_picker, show_result
 
 lesson_header("structured_outputs")
 choice = provider_sidebar()
@@ -38,18 +37,8 @@ st.header("2 · Three ways to ask")
 st.caption("Each mode sends the same messages (the schema described in the system prompt); "
            "only `response_format` differs.")
 if st.button("Ask in all three modes", type="primary", key="so_ask"):
-    why_not = refusal(choice)
-    if why_not:
-        st.warning(why_not)
-    else:
-        supported = schema_supported(choice)
-        if supported is False:
-            st.info(f"{choice.provider.where} says `{choice.model}` does not support Structured "
-                    "Outputs (`json_schema`); that mode falls back to JSON mode.")
-        with st.spinner("Asking, one mode after another…"):
-            st.session_state["so_results"] = [ask(choice, schema, question, mode, supported)
-                                              for mode in MODES]
-for column, result in zip(st.columns(3), st.session_state.get("so_results", [])):
+    ask_all(choice, schema, question)
+for column, result in zip(st.columns(3), results()):
     with column:
         show_result(result)
 
@@ -64,4 +53,4 @@ st.caption("Constrained decoding, one token at a time: the model's top candidate
            "where the schema needs a number, string tokens are masked out.")
 watch_the_mask(choice, schema, question)
 
-last_exchange(session.inspector())
+exchanges_panel(session.inspector(), 3)  # the last click's requests, a tab each

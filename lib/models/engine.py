@@ -71,6 +71,12 @@ class LocalServer:
         response.raise_for_status()
         return response.json()
 
+    def get(self, path: str, timeout_s: float = 30.0) -> dict:
+        """GET one of llama.cpp's own endpoints (/props, /v1/models …) as JSON."""
+        response = self._client.get(path, timeout=timeout_s)
+        response.raise_for_status()
+        return response.json()
+
     def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
         """Tokens of the prompt the model reads for these messages: rendered by the model's
         own chat template, then tokenized, both by the engine."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,7 @@ class EngineVocabulary:
 
 
 def engine_vocabulary(server: LocalServer) -> EngineVocabulary:
-    models = server._client.get("/v1/models", timeout=30).json()
+    models = server.get("/v1/models")
     n_vocab = int(models["data"][0]["meta"]["n_vocab"])
     listing = server.post("/completion", {"prompt": [0], "n_predict": 1, "n_probs": n_vocab,
                                           "temperature": 1.0, "cache_prompt": False},
@@ -59,7 +60,7 @@ def engine_vocabulary(server: LocalServer) -> EngineVocabulary:
     for entry in entries:
         pieces[entry["id"]] = bytes(entry["bytes"])
         texts[entry["id"]] = entry["token"]
-    eos_text = server._client.get("/props", timeout=30).json()["eos_token"]
+    eos_text = server.get("/props")["eos_token"]
     [eos_id] = server.post("/tokenize", {"content": eos_text, "add_special": False,
                                          "parse_special": True})["tokens"]
     for token_id, piece in enumerate(pieces):  # control tokens come without text or bytes
@@ -82,7 +83,10 @@ class _EngineTokenizer:
         return self._server.post("/tokenize", {"content": text, "add_special": False})["tokens"]
 
 
-_grammar_tokenizers: dict[str, tuple[Any, EngineVocabulary]] = {}
+# Keyed by the engine's address: a restarted engine gets a new port, so old entries are
+# dropped beyond the last few (each holds a whole vocabulary).
+_grammar_tokenizers: OrderedDict[str, tuple[Any, EngineVocabulary]] = OrderedDict()
+GRAMMAR_TOKENIZERS_KEPT = 2
 _lock = threading.Lock()
 
 
@@ -98,6 +102,9 @@ def grammar_tokenizer(server: LocalServer) -> tuple[Any, EngineVocabulary]:
             wrapper = llguidance.TokenizerWrapper(_EngineTokenizer(server, vocabulary))
             cached = _grammar_tokenizers[server.base_url] = (
                 llguidance.LLTokenizer(wrapper), vocabulary)
+            while len(_grammar_tokenizers) > GRAMMAR_TOKENIZERS_KEPT:
+                _grammar_tokenizers.popitem(last=False)
+        _grammar_tokenizers.move_to_end(server.base_url)
         return cached
 
 
@@ -119,6 +126,10 @@ class Step:
     note: str | None = None  # when the pick is not among the top candidates
 
 
+class StepperBusy(RuntimeError):
+    """Another script run is stepping this generation right now."""
+
+
 @dataclass
 class MaskStepper:
     """One constrained generation, advanced by ``step()``."""
@@ -129,6 +140,9 @@ class MaskStepper:
     steps: list[Step] = field(default_factory=list)
     generated: list[int] = field(default_factory=list)
     error: str | None = None
+    # Two script runs of one session may step at once (a click while "To the end" runs):
+    # the grammar matcher must not be used by both (llguidance: "Already borrowed").
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         import llguidance
@@ -140,6 +154,7 @@ class MaskStepper:
         if self._matcher.is_error():
             raise ValueError(f"The grammar library cannot use this schema: "
                              f"{self._matcher.get_error()}")
+        self._stopped = False
         prompt = self.server.post("/apply-template", {
             "messages": messages_for(self.schema, self.question)})["prompt"]
         self._prompt_ids = self.server.post("/tokenize", {
@@ -147,7 +162,7 @@ class MaskStepper:
 
     @property
     def done(self) -> bool:
-        return (self.error is not None or self._matcher.is_stopped()
+        return (self.error is not None or self._stopped
                 or (bool(self.generated) and self.generated[-1] == self._vocabulary.eos_id)
                 or len(self.steps) >= MAX_STEPS)
 
@@ -164,6 +179,16 @@ class MaskStepper:
                 for c in answer["completion_probabilities"][0]["top_logprobs"]]
 
     def step(self) -> Step | None:
+        """One token more; None when done. Raises StepperBusy if another thread is
+        stepping (never waits: that run is still drawing its own steps)."""
+        if not self.lock.acquire(blocking=False):
+            raise StepperBusy("This generation is still stepping in an earlier run.")
+        try:
+            return self._step()
+        finally:
+            self.lock.release()
+
+    def _step(self) -> Step | None:
         if self.done:
             return None
         allowed = self._allowed()
@@ -171,12 +196,13 @@ class MaskStepper:
         candidates = tuple(Candidate(i, text, p, i in allowed) for i, text, p in top)
         picked, note = next((c for c in candidates if c.allowed), None), None
         if picked is None:
-            wide = [c for c in self._top(WIDE_K) if c[0] in allowed]
+            ranked = self._top(WIDE_K)
+            wide = [(rank, c) for rank, c in enumerate(ranked, 1) if c[0] in allowed]
             if wide:
-                i, text, p = wide[0]
+                rank, (i, text, p) = wide[0]
                 picked = Candidate(i, text, p, True)
                 note = (f"None of the top {TOP_K} is allowed: the most likely allowed token "
-                        f"is the model's choice number {self._rank(i, WIDE_K)}.")
+                        f"is the model's choice number {rank}.")
             else:
                 i = min(allowed)
                 picked = Candidate(i, self._vocabulary.texts[i], 0.0, True)
@@ -184,15 +210,13 @@ class MaskStepper:
                         f"leaves {len(allowed)} token(s), and this is one of them.")
         if not self._matcher.consume_token(picked.id):
             self.error = self._matcher.get_error()
+        self._stopped = self._matcher.is_stopped()  # read here, under the lock: `done` is
+        # asked by other runs while one steps
         self.generated.append(picked.id)
         step = Step(len(self.steps) + 1, candidates, picked, len(allowed),
                     len(self._vocabulary.pieces), note)
         self.steps.append(step)
         return step
-
-    def _rank(self, token_id: int, k: int) -> int:
-        ids = [c[0] for c in self._top(k)]
-        return ids.index(token_id) + 1
 
     def _allowed(self) -> set[int]:
         import numpy as np

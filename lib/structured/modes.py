@@ -16,7 +16,8 @@ import json
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 import httpx
 import openai
@@ -80,6 +81,10 @@ class ModeResult:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     engine_ms_per_token: float | None = None  # llama.cpp's own decode time, when it reports it
+    refused: str | None = None  # not sent: the deployment's caps said no (the reason)
+    billable: bool = False  # the provider answered, or the request was sent and timed out
+    cost_usd: Decimal | None = None  # set by the meter; None when no price is known
+    usage_is_estimate: bool = False  # the provider gave no usage: tokens were counted here
 
     @property
     def valid_json(self) -> bool:
@@ -133,20 +138,61 @@ def looks_unsupported(error: ProviderError) -> bool:
     return error.status in (400, 415, 422, 501)  # not 404: that is a wrong model or URL
 
 
+class Meter(Protocol):
+    """Admits every request before it is sent and settles it after (see metering)."""
+
+    def admit(self) -> str | None: ...
+
+    def settle(self, result: ModeResult) -> None: ...
+
+
 def run_mode(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema, ask: Ask,
              where: str = "the provider", redact: Redactor | None = None,
-             schema_supported: bool | None = None) -> ModeResult:
-    """Send one request in ``mode`` and judge the answer against ``schema``.
+             schema_supported: bool | None = None, meter: Meter | None = None) -> ModeResult:
+    """Send ``mode``'s request and judge the answer against ``schema``.
 
     ``schema_supported=False`` (the provider said so) sends JSON mode instead of
-    Structured Outputs; a 400 to a json_schema request does the same after the fact."""
+    Structured Outputs; a 400 to a json_schema request does the same after the fact: a
+    second request, admitted and settled by ``meter`` like the first."""
+    send = (client, model, schema, ask, where, redact, meter)
     if mode is Mode.SCHEMA and schema_supported is False:
-        result = run_mode(client, model, Mode.JSON_MODE, schema, ask, where, redact)
+        result = _metered(Mode.JSON_MODE, *send)
         result.mode = Mode.SCHEMA
         result.notes.insert(0, f"{model} does not list Structured Outputs among its supported "
                                "parameters, so this was sent in JSON mode instead: valid JSON "
                                "is guaranteed, the schema is not.")
         return result
+    result = _metered(mode, *send)
+    if mode is Mode.SCHEMA and result.error is not None and looks_unsupported(result.error):
+        fallback = _metered(Mode.JSON_MODE, *send)
+        fallback.mode = Mode.SCHEMA
+        fallback.notes.insert(0, (
+            f"The json_schema request was refused ({result.error}). Either this model "
+            "or server does not support Structured Outputs, or the schema breaks strict "
+            "mode's rules (every property required, additionalProperties false)."
+            + (f" It was not sent again in JSON mode: {fallback.refused}"
+               if fallback.refused else
+               " It was sent again in JSON mode: valid JSON is guaranteed there, the "
+               "schema is not.")))
+        return fallback
+    return result
+
+
+def _metered(mode: Mode, client: openai.OpenAI, model: str, schema: OutputSchema, ask: Ask,
+             where: str, redact: Redactor | None, meter: Meter | None) -> ModeResult:
+    if meter is not None:
+        why_not = meter.admit()
+        if why_not:
+            return ModeResult(mode, mode, refused=why_not)
+    result = _send(client, model, mode, schema, ask, where, redact)
+    if meter is not None:
+        meter.settle(result)
+    return result
+
+
+def _send(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema, ask: Ask,
+          where: str, redact: Redactor | None) -> ModeResult:
+    """One request, never raising: a provider fault becomes ``result.error``."""
     result = ModeResult(mode, mode)
     kwargs: dict[str, Any] = {"model": model, "messages": messages_for(schema, ask.question),
                               "max_tokens": ask.max_tokens, "temperature": ask.temperature}
@@ -162,6 +208,7 @@ def run_mode(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema
             raw = client.chat.completions.with_raw_response.create(
                 **kwargs, **({"response_format": fmt} if fmt else {}))
         result.request_body = _sent_body(raw.http_request)
+        result.billable = True  # a 2xx answer: the provider did the work
         try:
             completion = raw.parse()
         except pydantic.ValidationError:
@@ -171,12 +218,14 @@ def run_mode(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema
             result.notes.append("The SDK's parse() rejected this reply: it does not match "
                                 "the schema, so the server did not enforce it.")
     except openai.LengthFinishReasonError as exc:  # parse() refuses a cut-off answer
+        result.billable = True
         result.latency_s = time.perf_counter() - started
         _read(result, exc.completion, schema)
         result.notes.append(LENGTH_NOTE.format(max_tokens=ask.max_tokens)
                             + CONSTRAINED_LENGTH_NOTE)
         return result
     except openai.ContentFilterFinishReasonError:
+        result.billable = True
         result.latency_s = time.perf_counter() - started
         result.refusal = "The provider's content filter stopped the answer."
         return result
@@ -184,15 +233,9 @@ def run_mode(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema
         result.latency_s = time.perf_counter() - started
         result.request_body = result.request_body or _sent_body(getattr(exc, "request", None))
         result.error = describe_error(exc, where, redact)
-        if mode is Mode.SCHEMA and looks_unsupported(result.error):
-            fallback = run_mode(client, model, Mode.JSON_MODE, schema, ask, where, redact)
-            fallback.mode = Mode.SCHEMA
-            fallback.notes.insert(0, (
-                f"The json_schema request was refused ({result.error}). Either this model "
-                "or server does not support Structured Outputs, or the schema breaks strict "
-                "mode's rules (every property required, additionalProperties false). It was "
-                "sent again in JSON mode: valid JSON is guaranteed there, the schema is not."))
-            return fallback
+        # Sent, then given up on while the provider worked on it: billed like a stopped
+        # chat answer. A refusal (4xx, 5xx, nothing listening) is not.
+        result.billable = isinstance(exc, openai.APITimeoutError)
         return result
     result.latency_s = time.perf_counter() - started
     _read(result, completion, schema)

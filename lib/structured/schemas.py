@@ -86,7 +86,9 @@ class OutputSchema:
 
 def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON Schema ``parse`` sends for a model (the SDK's own conversion: every
-    property required, no extra properties — what strict mode demands)."""
+    property required, no extra properties — what strict mode demands). The helper is
+    private to the SDK: tests/structured/test_schemas.py checks that what it gives is what
+    ``parse`` actually sends."""
     from openai.lib._pydantic import to_strict_json_schema  # the SDK's helper behind parse
 
     return to_strict_json_schema(model)

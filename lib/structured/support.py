@@ -9,6 +9,9 @@ import time
 
 import openai
 
+from lib.config import Endpoint
+from lib.models.engine import LocalServer, running_server
+
 CACHE_SECONDS = 300.0
 _cache: dict[str, tuple[float, dict[str, tuple[str, ...]]]] = {}
 _lock = threading.Lock()
@@ -48,3 +51,14 @@ def json_schema_support(base_url: str, api_key: str | None, model: str,
     if params is None:
         return None
     return "structured_outputs" in params or "json_schema" in params
+
+
+def local_engine(endpoint: Endpoint) -> LocalServer | None:
+    """The built-in llama.cpp engine this (connected) endpoint talks to, or None when it
+    is some other server. llama.cpp turns any JSON Schema into a grammar, and its own
+    endpoints show the model's candidates for the next token."""
+    for model_id in endpoint.suggested_models:
+        server = running_server(model_id)
+        if server is not None and server.base_url == endpoint.base_url:
+            return server
+    return None

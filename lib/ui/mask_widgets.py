@@ -5,40 +5,42 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.chat.errors import describe_error
-from lib.models.engine import local_server
 from lib.structured.charts import candidates_figure
-from lib.structured.mask import TOP_K, MaskStepper, Step
+from lib.structured.mask import MAX_STEPS, TOP_K, MaskStepper, Step, StepperBusy
 from lib.structured.schemas import OutputSchema
+from lib.structured.support import local_engine
 from lib.ui.provider_picker import Choice
 
 STEPPER = "so_mask"
 
 
 def watch_the_mask(choice: Choice, schema: OutputSchema, question: str) -> None:
-    if choice.endpoint.kind != "builtin" or choice.provider is None:
+    server = None if choice.provider is None else local_engine(choice.provider.endpoint)
+    if server is None:
         st.info("Watching the mask needs the built-in model: its engine shows the model's "
                 "candidates for every next token. Pick it as the provider in the sidebar.")
         return
     stepper: MaskStepper | None = st.session_state.get(STEPPER)
-    if stepper is not None and (stepper.schema != schema or stepper.question != question):
-        stepper = None  # the schema or question changed: start again
+    if stepper is not None and (stepper.schema != schema or stepper.question != question
+                                or stepper.server is not server):
+        stepper = None  # the schema, question or engine changed: start again
     buttons = st.columns(4)
     try:
         if buttons[0].button("Start", key="so_mask_start", type="primary"):
-            stepper = st.session_state[STEPPER] = MaskStepper(
-                local_server(choice.endpoint.suggested_models[0]), schema, question)
+            stepper = st.session_state[STEPPER] = MaskStepper(server, schema, question)
             stepper.step()
         idle = stepper is None or stepper.done
         advance = max([count for column, label, key, count in (
             (buttons[1], "Next token", "so_mask_next", 1),
             (buttons[2], "10 tokens", "so_mask_ten", 10),
-            (buttons[3], "To the end", "so_mask_end", 1000),
+            (buttons[3], "To the end", "so_mask_end", MAX_STEPS),
         ) if column.button(label, key=key, disabled=idle)], default=0)
-        for _ in range(advance):  # one request per token, one at a time
-            if stepper.step() is None:
-                break
-        if advance and stepper.done:
-            st.rerun()  # draw the step buttons again, now disabled
+        if advance:
+            _advance(stepper, advance)
+            if stepper.done:
+                st.rerun()  # draw the step buttons again, now disabled
+    except StepperBusy:
+        st.info("Still stepping from your previous click: wait a moment, then step again.")
     except ValueError as exc:  # a schema the grammar library cannot compile
         st.error(str(exc))
         return
@@ -49,6 +51,17 @@ def watch_the_mask(choice: Choice, schema: OutputSchema, question: str) -> None:
                    f"{TOP_K} next tokens, then the grammar says which of them may follow.")
         return
     _show(stepper)
+
+
+def _advance(stepper: MaskStepper, count: int) -> None:
+    """Up to ``count`` steps, one request each, one at a time. The progress line is drawn
+    before every step: a click reruns the page, and this run ends at that call."""
+    progress = st.empty()
+    for _ in range(count):
+        progress.caption(f"Stepping… token {len(stepper.steps) + 1}: `{stepper.text[-40:]}`")
+        if stepper.step() is None:
+            break
+    progress.empty()
 
 
 def _show(stepper: MaskStepper) -> None:

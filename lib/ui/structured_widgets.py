@@ -4,16 +4,21 @@ and the reliability experiment. Logic lives in lib/structured; this only draws i
 from __future__ import annotations
 
 import json
+import threading
+from typing import Callable
 
 import streamlit as st
 
 from lib.cost.pricing import usage_cost
 from lib.structured import builder, schemas
 from lib.structured.charts import latency_figure, per_token_figure, rates_figure
-from lib.structured.experiment import estimate, summarize, trials
+from lib.structured.experiment import estimate, summarize
+from lib.structured.metering import RequestMeter
 from lib.structured.modes import MODES, Ask, Mode, ModeResult, messages_for, run_mode
+from lib.structured.runs import (EXPERIMENT_TIME_LIMIT_S, AskRun, ExperimentRun, ask_each,
+                                 run_experiment)
 from lib.structured.schemas import OutputSchema, SchemaError
-from lib.structured.support import json_schema_support
+from lib.structured.support import json_schema_support, local_engine
 from lib.ui import session
 from lib.ui.provider_picker import Choice
 
@@ -93,39 +98,71 @@ class TripItinerary(BaseModel):
     days: list[Day]'''
 
 
-def refusal(choice: Choice) -> str | None:
-    """Why nothing may be sent now (no provider, no model, the deployment's caps)."""
+def missing(choice: Choice) -> str | None:
+    """Why nothing can be sent now (no provider or no model); the deployment's caps are
+    asked before every request (see meter)."""
     if choice.error:
         return choice.error
     if choice.provider is None or not choice.model:
         return "Pick or type a model in the sidebar first."
-    return session.admit(choice.endpoint, choice.model)
+    return None
 
 
 def schema_supported(choice: Choice) -> bool | None:
-    if choice.endpoint.kind == "builtin":
-        return True  # llama.cpp turns any JSON Schema into a grammar
     endpoint = choice.provider.endpoint
+    if local_engine(endpoint) is not None:
+        return True  # llama.cpp turns any JSON Schema into a grammar
     return json_schema_support(endpoint.base_url, endpoint.api_key, choice.model)
 
 
-def ask(choice: Choice, schema: OutputSchema, question: str, mode: Mode,
-        supported: bool | None) -> ModeResult:
-    """One request through the session's provider (its inspector sees it), counted against
-    the deployment's caps when it uses the deployment's key."""
-    provider = choice.provider
-    options = choice.options
-    result = run_mode(provider.client, choice.model, mode, schema,
-                      Ask(question, options.max_tokens, options.temperature, options.seed),
-                      provider.where, provider.inspector.redact, supported)
-    if provider.endpoint.key_from_deployment and result.error is None:
-        cost = usage_cost(choice.model, result.prompt_tokens or 0, result.completion_tokens or 0)
-        session.account().record(choice.model, cost)
-    return result
+def request_lock() -> threading.Lock:
+    """This session's requests go one at a time, across its script runs."""
+    return st.session_state.setdefault("so_request_lock", threading.Lock())
+
+
+def sender(choice: Choice, schema: OutputSchema, question: str,
+           supported: bool | None) -> Callable[[Mode], ModeResult]:
+    """Send one mode's request through the session's provider (its inspector sees it),
+    every request admitted and recorded against the deployment's caps."""
+    provider, options = choice.provider, choice.options
+    endpoint = provider.endpoint
+    account = session.account() if endpoint.key_from_deployment else None
+    meter = RequestMeter(
+        choice.model, lambda pending: session.admit(choice.endpoint, choice.model, pending),
+        None if account is None else (lambda cost: account.record(choice.model, cost)),
+        endpoint.bills_usage)
+    ask = Ask(question, options.max_tokens, options.temperature, options.seed)
+    return lambda mode: run_mode(provider.client, choice.model, mode, schema, ask,
+                                 provider.where, provider.inspector.redact, supported, meter)
+
+
+def ask_all(choice: Choice, schema: OutputSchema, question: str) -> None:
+    """"Ask in all three modes": a new AskRun in session state, one request per mode, with
+    progress drawn before each (where a click ends this run)."""
+    why_not = missing(choice)
+    if why_not:
+        st.warning(why_not)
+        return
+    supported = schema_supported(choice)
+    if supported is False:
+        st.info(f"{choice.provider.where} says `{choice.model}` does not support Structured "
+                "Outputs (`json_schema`); that mode falls back to JSON mode.")
+    run = st.session_state["so_ask_run"] = AskRun()
+    progress = st.progress(0.0, "Asking, one mode after another…")
+    ask_each(run, MODES, sender(choice, schema, question, supported), request_lock(),
+             lambda done, mode: progress.progress(done / len(MODES), f"Asking in {mode.label}…"))
+    progress.empty()
+
+
+def results() -> list[ModeResult]:
+    run = st.session_state.get("so_ask_run")
+    return run.results if run is not None else []
 
 
 def show_result(result: ModeResult) -> None:
     st.subheader(result.mode.label)
+    if result.refused:
+        st.warning(f"Not sent: {result.refused}")
     if result.sent_as is not result.mode:
         st.caption(f"sent as {result.sent_as.label}")
     for note in result.notes:
@@ -167,50 +204,50 @@ def experiment(choice: Choice, schema: OutputSchema, question: str) -> None:
     prompt_tokens = len(json.dumps(messages_for(schema, question))) // 4  # ≈ 4 characters a token
     guess = estimate(int(n), modes, prompt_tokens, choice.options.max_tokens,
                      lambda p, c: usage_cost(choice.model, p, c) if choice.model else None)
-    if choice.endpoint.kind == "builtin":
-        price = "free (the built-in model runs here)"
+    if not choice.endpoint.bills_usage:
+        price = "free (nothing is billed on this endpoint)"
     elif guess.cost_usd is None:
         price = "price unknown for this model"
     else:
         price = f"at most ${guess.cost_usd:.4f} (genai-prices)"
-    st.caption(f"Up to {guess.requests} requests, one at a time; at most ≈{guess.max_tokens:,} "
-               f"tokens; cost: {price}.")
-    start = st.button("▶ Start the experiment", key="so_start", disabled=not modes)
-    done = st.session_state.setdefault("so_trials", [])
-    if start:
-        why_not = refusal(choice)
+    limit = EXPERIMENT_TIME_LIMIT_S / 60
+    st.caption(f"Up to {guess.requests} requests, one at a time, for at most {limit:g} "
+               f"minutes; at most ≈{guess.max_tokens:,} tokens; cost: {price}.")
+    if st.button("▶ Start the experiment", key="so_start", disabled=not modes):
+        why_not = missing(choice)
         if why_not:
             st.warning(why_not)
         else:
-            done.clear()
-            st.session_state["so_planned"] = guess.requests
-            st.session_state["so_trials_for"] = f"{schema.name}: “{question}” on {choice.model}"
-            _run(choice, schema, question, int(n), modes, done)
-    if done:
-        planned = st.session_state.get("so_planned", len(done))
-        st.markdown(f"**Results** for {st.session_state.get('so_trials_for', '')}")
-        if len(done) < planned:
-            st.info(f"Stopped after {len(done)} of {planned} requests; the results so far:")
-        _charts(done)
+            run = st.session_state["so_experiment"] = ExperimentRun(
+                guess.requests, f"{schema.name}: “{question}” on {choice.model}")
+            _run(choice, schema, question, int(n), modes, run)
+    run: ExperimentRun | None = st.session_state.get("so_experiment")
+    if run is None:
+        return
+    if run.stopped:
+        st.warning(f"Stopped: {run.stopped}")
+    if run.trials:
+        st.markdown(f"**Results** for {run.label}")
+        if len(run.trials) < run.planned:
+            st.info(f"Stopped after {len(run.trials)} of {run.planned} requests; "
+                    "the results so far:")
+        _charts(run.trials)
 
 
-def _run(choice, schema, question, n, modes, done) -> None:
-    # Any click reruns the page and so ends this run at its next screen update: Stop is a
-    # plain button. The trials live in session state, so the ones finished are kept.
+def _run(choice, schema, question, n, modes, run: ExperimentRun) -> None:
+    # Any click reruns the page and so ends this run at its next progress update: Stop is a
+    # plain button. The run is its own object: a newer run never gets this one's trials.
     st.button("⏹ Stop", key="so_stop")
     progress = st.progress(0.0, "Starting…")
-    supported = schema_supported(choice)
-    total = n * len(modes)
-    runs = trials(lambda mode: ask(choice, schema, question, mode, supported), modes, n)
-    while len(done) < total:
-        why_not = session.admit(choice.endpoint, choice.model)  # caps count every request
-        if why_not:
-            st.warning(f"Stopped: {why_not}")
-            break
-        trial = next(runs)
-        done.append(trial)
-        progress.progress(len(done) / total, f"{len(done)} of {total} requests "
-                                             f"({trial.mode.label}, run {trial.run})")
+
+    def drawn(run: ExperimentRun) -> None:
+        trial = run.trials[-1]
+        progress.progress(len(run.trials) / run.planned,
+                          f"{len(run.trials)} of {run.planned} requests "
+                          f"({trial.mode.label}, run {trial.run})")
+
+    run_experiment(run, modes, n, sender(choice, schema, question, schema_supported(choice)),
+                   request_lock(), lambda: st.session_state.get("so_experiment") is run, drawn)
     progress.empty()
 
 
@@ -238,20 +275,3 @@ def _charts(done) -> None:
     st.caption("Time per token compares decoding with and without the schema; "
                "on a shared machine the load changes between requests, so rounds alternate "
                "the modes and the medians are shown.")
-
-
-def last_exchange(inspector) -> None:
-    """The last HTTP exchange, raw (secrets redacted), as the inspector recorded it."""
-    latest = inspector.latest()
-    with st.expander("🔍 The last HTTP exchange, raw"):
-        if latest is None:
-            st.caption("Nothing sent yet.")
-            return
-        request, response = latest["request"], latest["response"]
-        st.markdown(f"**Request** `{request['method']} {request['url']}`")
-        st.json(request.get("json"), expanded=False)
-        st.markdown(f"**Response** `{response['status']}`")
-        if "json" in response:
-            st.json(response["json"], expanded=False)
-        else:
-            st.code(response.get("text", ""), language="text")

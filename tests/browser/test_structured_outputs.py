@@ -29,6 +29,15 @@ def test_three_modes_a_stopped_experiment_and_the_mask(streamlit_url, page):
 
     page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_text("Step 1:", exact=True).wait_for(timeout=120_000)
+    # "To the end", then "Next token" while it steps: the click ends the first run at its
+    # next step; the two runs never step the grammar at once (llguidance: "Already borrowed")
+    page.get_by_role("button", name="To the end").click()
+    page.get_by_text("Stepping… token").first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Next token").click()
+    wait_for_app_run(page, timeout=120_000)
+    assert page.get_by_text("Already borrowed").count() == 0
+    assert page.get_by_text("matches the schema ✅").count() == 0  # interrupted, not finished
     page.get_by_role("button", name="To the end").click()
     page.get_by_text("matches the schema ✅").wait_for(timeout=180_000)
     assert page.locator(EXCEPTION).count() == 0
+    assert page.get_by_text("Already borrowed").count() == 0

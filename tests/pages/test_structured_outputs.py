@@ -1,6 +1,7 @@
 """The Structured Outputs page under AppTest: a loopback server for the provider's limits,
 the built-in model for the real thing."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ def test_a_refusal_shows_as_a_refusal(page):
 
 def test_a_provider_fault_is_a_message_and_the_page_goes_on(page):
     at = ask_all(page, "ratelimit")
-    assert all("Rate limited (429)" in e.value for e in at.error[:3])
+    assert len(at.error) == 3 and all("Rate limited (429)" in e.value for e in at.error)
     at = ask_all(at, "json")
     assert len(at.success) == 3
 
@@ -123,7 +124,7 @@ def test_the_builtin_model_in_all_three_modes(monkeypatch):
     assert at.sidebar.selectbox(key="lab_provider").value == "builtin"
     at = ask_all(at)
     assert [s.value for s in at.subheader] == ["Prompt only", "JSON mode", "Structured Outputs"]
-    results = at.session_state["so_results"]
+    results = at.session_state["so_ask_run"].results
     assert [r.error for r in results] == [None, None, None]
     assert results[2].schema_valid, results[2].text  # the grammar holds
     assert "Valid JSON that matches the schema" in shown(at)
@@ -140,6 +141,26 @@ def test_the_experiment_stops_at_the_deployments_request_cap(fault_server, monke
     assert "Stopped after 4 of 9 requests" in shown(at)
 
 
+def test_three_modes_at_the_cap_minus_one_send_one_request(fault_server, monkeypatch):
+    """Every request is admitted on its own: one click is three requests, not one."""
+    monkeypatch.setenv("LAB_MAX_REQUESTS_PER_SESSION", "1")
+    at = ask_all(open_page(monkeypatch, fault_server), "json")
+    assert len([r for r in fault_server.requests if r.method == "POST"]) == 1
+    assert at.session_state["lab_usage"].requests == 1
+    assert len(at.success) == 1
+    assert any(w.value.startswith("Not sent:") and "used its 1 requests" in w.value
+               for w in at.warning)
+
+
+def test_answered_requests_count_against_the_cap_refused_ones_do_not(fault_server, monkeypatch):
+    monkeypatch.setenv("LAB_MAX_REQUESTS_PER_SESSION", "5")
+    at = open_page(monkeypatch, fault_server)
+    at = ask_all(at, "ratelimit")  # refused by the provider: not counted
+    assert at.session_state["lab_usage"].requests == 0
+    at = ask_all(at, "json")
+    assert at.session_state["lab_usage"].requests == 3
+
+
 def test_watch_the_mask_needs_the_builtin_model(page):
     assert "Watching the mask needs the built-in model" in shown(page)
 
@@ -153,8 +174,12 @@ def test_watch_the_mask_on_the_builtin_model(monkeypatch):
     at.button(key="so_mask_ten").click().run()
     assert at.code[-1].value.startswith('{\n  "name"')
     table = at.dataframe[0].value
-    assert "🚫 masked out" in set(table["grammar"]) or "allowed" in set(table["grammar"])
-    assert list(table["picked"]).count("⬅ picked") == 1
+    assert set(table["grammar"]) <= {"allowed", "🚫 masked out"}
+    picked = list(table["picked"]).index("⬅ picked")  # exactly one row, and it is allowed
+    assert list(table["picked"]).count("⬅ picked") == 1 and table["grammar"][picked] == "allowed"
     at.button(key="so_mask_end").click().run()
     assert "matches the schema ✅" in at.success[-1].value
     assert at.button(key="so_mask_next").disabled
+    [steps] = [e.label for e in at.expander if "masked out" in e.label]
+    masked = int(re.search(r"masked out (\d+) times", steps).group(1))
+    assert masked >= 1  # the grammar overruled the model's favourite on the way

@@ -1,12 +1,13 @@
 """Watch the mask on the real built-in engine with llguidance over its own vocabulary."""
 
 import json
+import threading
 
 import pytest
 
 from lib.models.engine import local_server
 from lib.structured.builder import build_schema
-from lib.structured.mask import MaskStepper, grammar_tokenizer
+from lib.structured.mask import MaskStepper, StepperBusy, grammar_tokenizer
 from lib.structured.schemas import LOCATION, from_json_text
 
 
@@ -64,3 +65,71 @@ def test_a_schema_the_grammar_cannot_compile_is_a_clear_error(server):
         "a": {"type": "string", "pattern": "(?<=x)y"}}, "required": ["a"]}))
     with pytest.raises(ValueError, match="cannot use this schema"):
         MaskStepper(server, schema, "Hi")
+
+
+def test_the_engine_answers_public_gets(server):
+    assert server.get("/v1/models")["data"][0]["meta"]["n_vocab"] == 49152
+    assert server.get("/props")["eos_token"] == "<|im_end|>"
+
+
+def test_a_generation_being_stepped_refuses_a_second_thread(server):
+    stepper = MaskStepper(server, LOCATION, LOCATION.question)
+    outcome = []
+
+    def step():
+        try:
+            outcome.append(stepper.step())
+        except StepperBusy as exc:
+            outcome.append(exc)
+
+    with stepper.lock:  # another script run is stepping
+        other = threading.Thread(target=step)
+        other.start()
+        other.join(timeout=30)
+    assert isinstance(outcome[0], StepperBusy) and stepper.steps == []
+    other = threading.Thread(target=step)
+    other.start()
+    other.join(timeout=60)
+    assert outcome[1].number == 1 and stepper.text == "{"
+
+
+def test_two_threads_stepping_at_once_keep_one_consistent_generation(server):
+    stepper = MaskStepper(server, LOCATION, LOCATION.question)
+    start = threading.Barrier(2)
+    problems, busy = [], []
+
+    def keep_stepping():
+        start.wait()
+        for _ in range(8):
+            try:
+                stepper.step()
+            except StepperBusy:
+                busy.append(1)
+            except Exception as exc:  # "Already borrowed" before the lock
+                problems.append(exc)
+
+    threads = [threading.Thread(target=keep_stepping) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert problems == []
+    assert [s.number for s in stepper.steps] == list(range(1, len(stepper.steps) + 1))
+    assert len(stepper.steps) + len(busy) == 16
+    assert [s.picked.id for s in stepper.steps] == stepper.generated
+
+
+def test_grammar_tokenizers_of_old_engine_addresses_are_dropped(server):
+    """One entry per engine address; a restarted engine has a new port, so only the last
+    few are kept. Three addresses of the same running engine stand in for restarts."""
+    from dataclasses import replace
+
+    from lib.structured import mask
+
+    port = server.base_url.rsplit(":", 1)[1]
+    addresses = [server.base_url, f"http://localhost:{port}", f"http://LOCALHOST:{port}"]
+    for address in addresses:
+        grammar_tokenizer(replace(server, base_url=address))
+    kept = list(mask._grammar_tokenizers)
+    assert len(kept) == mask.GRAMMAR_TOKENIZERS_KEPT and addresses[0] not in kept
+    assert kept == addresses[1:]

@@ -103,3 +103,21 @@ def test_a_pasted_schema_is_checked_and_then_judges_replies():
 def test_a_bad_pasted_schema_says_why(text, says):
     with pytest.raises(SchemaError, match=says):
         from_json_text(text)
+
+
+@pytest.mark.parametrize("schema", [LOCATION, TRIP, build_schema(LOCATION_ROWS, "Built")],
+                         ids=["location", "trip", "builder"])
+def test_the_schema_shown_is_the_one_parse_sends(schema, fault_server):
+    """strict_json_schema uses the SDK's private helper behind parse(): if a new openai
+    release changes what parse() sends, the page would show a schema that is not sent."""
+    import openai
+
+    client = openai.OpenAI(base_url=fault_server.base_url, api_key="sk-test", max_retries=0)
+    try:
+        client.chat.completions.parse(model="json", response_format=schema.model,
+                                      messages=[{"role": "user", "content": "Paris?"}])
+    except Exception:
+        pass  # the loopback answers a Location: other schemas fail to parse, after sending
+    sent = fault_server.requests[-1].body["response_format"]["json_schema"]
+    assert sent["schema"] == schema.json_schema
+    assert sent["name"] == schema.name and sent["strict"] is True
