@@ -81,8 +81,10 @@ class LocalServer:
 
     def busy(self) -> bool:
         """A request is being answered (or the engine cannot say): not a time to stop it."""
-        try:
-            return any(slot.get("is_processing") for slot in self.get("/slots"))
+        try:  # a short timeout: the caller holds the model's start lock meanwhile
+            response = self._client.get("/slots", timeout=5.0)
+            response.raise_for_status()
+            return any(slot.get("is_processing") for slot in response.json())
         except (httpx.HTTPError, ValueError, AttributeError):
             return True
 
