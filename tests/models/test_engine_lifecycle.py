@@ -42,7 +42,7 @@ tokens = 0
 with httpx.stream("POST", gemma.base_url + "/completions", timeout=600,
                   headers={"Authorization": "Bearer " + gemma.api_key},
                   json={"model": GEMMA3_BASE.id, "prompt": "Mary had a little", "stream": True,
-                        "max_tokens": 150, "ignore_eos": True, "temperature": 0}) as response:
+                        "max_tokens": 400, "ignore_eos": True, "temperature": 0}) as response:
     for line in response.iter_lines():
         if line.startswith("data: {"):
             tokens += 1
@@ -62,10 +62,11 @@ print(json.dumps({"tokens": tokens, "streamed_s": streamed_s, "alive_after_strea
 
 
 def test_the_idle_base_model_is_stopped_but_never_mid_answer_and_starts_again():
-    idle_minutes = 0.02  # 1.2 s
+    idle_minutes = 0.01  # 0.6 s, checked every 0.15 s
     result = run_script(IDLE_SCRIPT, LAB_BASE_MODEL_IDLE_MINUTES=str(idle_minutes))
-    assert result["streamed_s"] > 3 * idle_minutes * 60, result  # idle by the clock mid-answer
-    assert result["tokens"] >= 150 and result["alive_after_stream"], result  # not cut short
+    # (400 tokens take seconds on any machine: the engine was idle by the clock mid-answer)
+    assert result["streamed_s"] > 2 * idle_minutes * 60, result
+    assert result["tokens"] >= 400 and result["alive_after_stream"], result  # not cut short
     assert result["stopped"] and result["restarted"] and result["reply"], result
     assert result["smol_alive"]  # the default chat model is never stopped for idleness
 
