@@ -73,18 +73,16 @@ class LocalServer:
         response.raise_for_status()
         return response.json()
 
-    def get(self, path: str) -> dict:
-        """GET one of llama.cpp's own endpoints (/slots, /props …)."""
-        response = self._client.get(path, timeout=30.0)
+    def get(self, path: str, timeout_s: float = 30.0) -> dict:
+        """GET one of llama.cpp's own endpoints (/props, /v1/models …) as JSON."""
+        response = self._client.get(path, timeout=timeout_s)
         response.raise_for_status()
         return response.json()
 
     def busy(self) -> bool:
         """A request is being answered (or the engine cannot say): not a time to stop it."""
         try:  # a short timeout: the caller holds the model's start lock meanwhile
-            response = self._client.get("/slots", timeout=5.0)
-            response.raise_for_status()
-            return any(slot.get("is_processing") for slot in response.json())
+            return any(slot.get("is_processing") for slot in self.get("/slots", timeout_s=5.0))
         except (httpx.HTTPError, ValueError, AttributeError):
             return True
 

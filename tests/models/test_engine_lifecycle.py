@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lib.models.settings import (MIN_MEMORY_ENV, EngineSettingsError, base_model_idle_s,
                                  base_model_memory_refusal, memory_limit_bytes)
-
-import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
