@@ -79,18 +79,18 @@ class LocalServer:
         response.raise_for_status()
         return response.json()
 
+    def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
+        """Tokens of the prompt the model reads for these messages: rendered by the model's
+        own chat template, then tokenized, both by the engine."""
+        prompt = self.post("/apply-template", {"messages": messages})["prompt"]
+        return len(self.post("/tokenize", {"content": prompt, "add_special": False})["tokens"])
+
     def busy(self) -> bool:
         """A request is being answered (or the engine cannot say): not a time to stop it."""
         try:  # a short timeout: the caller holds the model's start lock meanwhile
             return any(slot.get("is_processing") for slot in self.get("/slots", timeout_s=5.0))
         except (httpx.HTTPError, ValueError, AttributeError):
             return True
-
-    def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
-        """Tokens of the prompt the model reads for these messages: rendered by the model's
-        own chat template, then tokenized, both by the engine."""
-        prompt = self.post("/apply-template", {"messages": messages})["prompt"]
-        return len(self.post("/tokenize", {"content": prompt, "add_special": False})["tokens"])
 
     def stop(self) -> None:
         _kill(self.process)
