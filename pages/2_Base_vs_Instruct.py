@@ -10,7 +10,7 @@ from lib.ui.side_by_side import next_token_view, panes, prompt_inputs
 
 lesson_header("base_vs_instruct")
 pair = pair_sidebar()
-knobs = knobs_sidebar()
+knobs = knobs_sidebar(pair)
 if pair.offline:
     st.info(OFFLINE_FAMILIES)
 

@@ -11,6 +11,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Endpoints known to accept top_k in a request body (llama.cpp, vLLM, Ollama, LM Studio and
+# OpenRouter read it). OpenAI answers an unknown argument with 400, and so may any other
+# server, so everywhere else top_k is left out and the page says so.
+TOP_K_ENDPOINTS = frozenset({"openrouter", "ollama", "lmstudio", "vllm", "llamacpp"})
+
+
+def accepts_top_k(endpoint) -> bool:
+    """Whether requests to this endpoint (an lib.config.Endpoint) may carry top_k."""
+    return endpoint.kind == "builtin" or endpoint.id in TOP_K_ENDPOINTS
+
+
 # How many candidate tokens each generated token comes with (the next-token view). OpenAI's
 # chat API allows at most 20; the reshaped view is exact while top_k is at most this.
 TOP_CANDIDATES = 20
@@ -41,8 +52,12 @@ class Knobs(BaseModel):
     def effective_temperature(self) -> float:
         return self.temperature if self.do_sample else 0.0
 
-    def request_fields(self, local_engine: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    def request_fields(self, local_engine: bool, send_top_k: bool = False
+                       ) -> tuple[dict[str, Any], dict[str, Any]]:
         """(standard fields, extra fields) for a completions or chat request.
+
+        top_k is not an OpenAI field: it is sent to the built-in engine, and elsewhere only
+        when ``send_top_k`` says the endpoint accepts it (``accepts_top_k``).
 
         On the built-in llama.cpp engine min_p is turned off (its default 0.05 would cut
         tokens that no knob on this page mentions), so what the page shows is what samples."""
@@ -53,7 +68,7 @@ class Knobs(BaseModel):
         }
         if self.seed is not None:
             standard["seed"] = self.seed
-        extra: dict[str, Any] = {"top_k": self.top_k}
+        extra: dict[str, Any] = {"top_k": self.top_k} if local_engine or send_top_k else {}
         if local_engine:
             extra["min_p"] = 0.0
         return standard, extra

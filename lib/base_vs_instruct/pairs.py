@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 
-from lib.base_vs_instruct.knobs import Knobs
+from lib.base_vs_instruct.knobs import Knobs, accepts_top_k
 from lib.base_vs_instruct.panes import PaneStream, chat_request, completion_request
 from lib.base_vs_instruct.prompt_formats import (FormatKey, messages_for, own_template_text,
                                                  wrong_template_text)
@@ -35,6 +35,10 @@ class Side:
     @property
     def local_engine(self) -> bool:
         return self.provider.endpoint.kind == "builtin"
+
+    @property
+    def accepts_top_k(self) -> bool:
+        return accepts_top_k(self.provider.endpoint)
 
 
 @dataclass
@@ -74,15 +78,18 @@ def start_run(base: Side, instruct: Side, prompt: str, knobs: Knobs,
               prompt_format: FormatKey = "template", system_prompt: str = "") -> Run:
     """Prepare both requests (nothing is sent until the streams are read)."""
     base_stream = PaneStream(base.provider,
-                             completion_request(base.model, prompt, knobs, base.local_engine),
+                             completion_request(base.model, prompt, knobs, base.local_engine,
+                                                base.accepts_top_k),
                              prompt)
     messages = messages_for(prompt, system_prompt)
     if prompt_format == "template":
         reads = own_template_text(instruct.model, messages) if instruct.local_engine else None
-        request = chat_request(instruct.model, messages, knobs, instruct.local_engine)
+        request = chat_request(instruct.model, messages, knobs, instruct.local_engine,
+                               instruct.accepts_top_k)
     else:
         reads = prompt if prompt_format == "raw" else wrong_template_text(messages)
-        request = completion_request(instruct.model, reads, knobs, instruct.local_engine)
+        request = completion_request(instruct.model, reads, knobs, instruct.local_engine,
+                                     instruct.accepts_top_k)
     instruct_stream = PaneStream(instruct.provider, request, reads or prompt)
     return Run(base_stream, instruct_stream, reads, prompt_format, prompt, messages,
                (base, instruct))

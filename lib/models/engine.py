@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from lib.models.settings import EngineSettings
+from lib.models.settings import EngineSettings, base_model_idle_s, base_model_memory_refusal
 from lib.models.shipped import SHIPPED_MODELS, SMOLLM2, ShippedModel
 
 START_TIMEOUT_S = 120.0
@@ -54,6 +54,8 @@ class LocalServer:
     settings: EngineSettings
     load_seconds: float
     process: subprocess.Popen = field(repr=False)
+    started_at: float = field(default_factory=time.monotonic)
+    last_used: float = field(default_factory=time.monotonic)  # last local_server() handing it out
     _client: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,15 +85,28 @@ class LocalServer:
         prompt = self.post("/apply-template", {"messages": messages})["prompt"]
         return len(self.post("/tokenize", {"content": prompt, "add_special": False})["tokens"])
 
+    def busy(self) -> bool:
+        """A request is being answered (or the engine cannot say): not a time to stop it."""
+        try:  # a short timeout: the caller holds the model's start lock meanwhile
+            return any(slot.get("is_processing") for slot in self.get("/slots", timeout_s=5.0))
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return True
+
     def stop(self) -> None:
         _kill(self.process)
 
 
 _servers: dict[str, LocalServer] = {}
-_failures: dict[str, tuple[float, EngineError]] = {}  # model id -> (when, why) of a failed start
+# model id -> (until when, why) of a failed start: ANY start error (a missing package, a full
+# disk, a crash) is kept, so a broken engine is not retried by every rerun of every session.
+_failures: dict[str, tuple[float, Exception]] = {}
+_young_deaths: dict[str, int] = {}  # model id -> deaths in a row shortly after starting
 _lock = threading.Lock()  # guards _start_locks
 _start_locks: dict[str, threading.Lock] = {}  # one per model: starting Gemma never delays SmolLM2
-RETRY_AFTER_FAILURE_S = 30.0  # a broken engine is not restarted by every rerun of every session
+RETRY_AFTER_FAILURE_S = 30.0
+DIED_YOUNG_S = 120.0  # an engine that dies this soon after starting was probably OOM-killed
+MAX_BACKOFF_S = 600.0
+_reaper: threading.Thread | None = None
 # Settings and secrets stay with the app: the engine needs none of them.
 PRIVATE_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|^OPENAI_|^OPENROUTER_|^LAB_")
 
@@ -109,27 +124,88 @@ def local_server(model_id: str = SMOLLM2.id) -> LocalServer:
     """
     server = running_server(model_id)
     if server is not None:
+        server.last_used = time.monotonic()
         return server
     with _lock:
         start_lock = _start_locks.setdefault(model_id, threading.Lock())
     with start_lock:  # two sessions arriving together must not start it twice
         server = running_server(model_id)
         if server is not None:
+            server.last_used = time.monotonic()
             return server
+        _note_death(model_id)
         failed = _failures.get(model_id)
-        if failed and time.monotonic() - failed[0] < RETRY_AFTER_FAILURE_S:
+        if failed and time.monotonic() < failed[0]:
             raise failed[1]
         try:
             server = _start(SHIPPED_MODELS[model_id], EngineSettings.from_environ())
-        except EngineError as exc:
-            _failures[model_id] = (time.monotonic(), exc)
+        except Exception as exc:
+            _failures[model_id] = (time.monotonic() + RETRY_AFTER_FAILURE_S, exc)
             raise
         _failures.pop(model_id, None)
         _servers[model_id] = server
+        if model_id != SMOLLM2.id:
+            _start_reaper()
         return server
 
 
+def _note_death(model_id: str) -> None:
+    """A server found dead (the OOM killer, a crash): restarting it at once on every rerun
+    could loop, so deaths in a row soon after starting back off, longer each time."""
+    dead = _servers.pop(model_id, None)
+    if dead is None:
+        return
+    reason = _exit_reason(dead.process)
+    if time.monotonic() - dead.started_at > DIED_YOUNG_S:
+        _young_deaths[model_id] = 0
+        return
+    deaths = _young_deaths[model_id] = _young_deaths.get(model_id, 0) + 1
+    if deaths < 2:
+        return
+    wait_s = min(MAX_BACKOFF_S, RETRY_AFTER_FAILURE_S * 2 ** (deaths - 2))
+    memory = " (probably out of memory)" if "SIGKILL" in reason else ""
+    _failures[model_id] = (time.monotonic() + wait_s, EngineError(
+        f"The local llama.cpp server for {dead.model.label} stopped {deaths} times in a row "
+        f"soon after starting: {reason}{memory}. It is tried again in {wait_s:.0f} s."))
+
+
+def _start_reaper() -> None:
+    global _reaper
+    with _lock:
+        if _reaper is None or not _reaper.is_alive():
+            _reaper = threading.Thread(target=_stop_idle_servers, name="engine-idle-reaper",
+                                       daemon=True)
+            _reaper.start()
+
+
+def _stop_idle_servers() -> None:
+    """Stop the engines other than the default chat model once unused for
+    LAB_BASE_MODEL_IDLE_MINUTES (Gemma's ~400 MB go back to a small machine); the next
+    use starts it again. Only a child that answers nothing is killed."""
+    while True:
+        try:
+            idle_s = base_model_idle_s()
+        except ValueError:
+            idle_s = 0.0  # a bad value is reported where settings are shown; never stop
+        time.sleep(min(30.0, idle_s / 4) if idle_s else 30.0)
+        if not idle_s:
+            continue
+        for model_id, server in list(_servers.items()):
+            if model_id == SMOLLM2.id or time.monotonic() - server.last_used < idle_s:
+                continue
+            with _start_locks[model_id]:  # no session is handed it while we decide
+                if (_servers.get(model_id) is server
+                        and time.monotonic() - server.last_used >= idle_s
+                        and not server.busy()):
+                    del _servers[model_id]
+                    server.stop()
+
+
 def _start(model: ShippedModel, settings: EngineSettings) -> LocalServer:
+    if model.id != SMOLLM2.id:  # the default chat model always runs; the optional one may not
+        refusal = base_model_memory_refusal(model.label)
+        if refusal:
+            raise EngineError(refusal)
     # A missing package is ModelNotInstalled here, not a child's traceback; a split model is
     # assembled here, once, and the child is told where (it does not see LAB_CACHE_DIR).
     model_path = model.gguf_path()

@@ -81,3 +81,65 @@ class EngineSettings(BaseModel):
             raise EngineSettingsError(
                 f"{names[field]}={environ.get(names[field])!r}: {error['msg'].lower()}."
             ) from None
+
+
+# --- The optional base model (Gemma) on a small machine -------------------------------------
+# Streamlit Community Cloud gives an app 690 MB to 2.7 GB. The app, SmolLM2's engine and
+# Gemma's engine hold about 810 MB together, so below this Gemma is not started unless the
+# operator says so (the OOM killer would otherwise take an engine, or the app, mid-lesson).
+IDLE_ENV = "LAB_BASE_MODEL_IDLE_MINUTES"
+MIN_MEMORY_ENV = "LAB_BASE_MODEL_MIN_MEMORY_MB"
+DEFAULT_IDLE_MINUTES = 10.0
+DEFAULT_MIN_MEMORY_MB = 1200
+
+
+def memory_limit_bytes(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """The memory this process's container may use (cgroup v2 ``memory.max`` or v1
+    ``memory.limit_in_bytes``), else the machine's RAM; None if neither can be read."""
+    limits = []
+    for name in ("memory.max", "memory/memory.limit_in_bytes"):
+        try:
+            raw = (cgroup_root / name).read_text().strip()
+        except OSError:
+            continue
+        if raw.isdigit():
+            limits.append(int(raw))
+        break  # "max" (v2): no limit
+    try:
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise EngineSettingsError(f"{name}={raw!r} is not a number.") from None
+    if not math.isfinite(value) or value < 0:
+        raise EngineSettingsError(f"{name}={raw!r}: use 0 or more.")
+    return value
+
+
+def base_model_idle_s(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds without use after which the base model's engine is stopped (0: never)."""
+    environ = os.environ if environ is None else environ
+    return 60.0 * _number(environ, IDLE_ENV, DEFAULT_IDLE_MINUTES)
+
+
+def base_model_memory_refusal(label: str, environ: Mapping[str, str] | None = None,
+                              limit: int | None = None) -> str | None:
+    """Why the base model must not start on this machine (too little memory), or None."""
+    environ = os.environ if environ is None else environ
+    needed_mb = _number(environ, MIN_MEMORY_ENV, DEFAULT_MIN_MEMORY_MB)
+    limit = memory_limit_bytes() if limit is None else limit
+    if limit is None or limit >= needed_mb * 2**20:
+        return None
+    return (f"{label} is not started: this machine allows the app {limit / 2**20:.0f} MB of "
+            f"memory, and the offline pair needs about {needed_mb:.0f} MB next to the app. "
+            f"Use a hosted pair, or set {MIN_MEMORY_ENV}=0 to start it anyway (at the risk of "
+            "the out-of-memory killer).")

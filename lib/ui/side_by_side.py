@@ -52,8 +52,11 @@ def _refusal(pair: PairChoice, prompt: str) -> str | None:
         return "Pick the two models in the sidebar first."
     if not prompt.strip():
         return "Type a prompt first (or click one of the lecture's)."
-    for side in (pair.base, pair.instruct):
-        refusal = session.admit(side.provider.endpoint, side.model)
+    for pending, side in enumerate((pair.base, pair.instruct)):
+        # Both panes of a hosted pair share one provider: the base pane's request is let
+        # through before either is recorded, so the instruct pane counts it as pending (at
+        # cap - 1 one click would otherwise go one over the cap).
+        refusal = session.admit(side.provider.endpoint, side.model, pending=pending)
         if refusal:
             return refusal
     return None

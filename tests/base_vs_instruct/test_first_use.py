@@ -20,7 +20,8 @@ def ask(model_id):
     server = local_server(model_id)
     reply = server.post("/v1/completions", {"model": model_id, "prompt": "Mary had a little",
                                              "max_tokens": 3, "temperature": 0})
-    results.append((model_id, server.process.pid, reply["choices"][0]["text"]))
+    results.append((model_id, server.process.pid, reply["choices"][0]["text"],
+                    reply["usage"]["completion_tokens"]))
 threads = [threading.Thread(target=ask, args=(m,))
            for m in [GEMMA3_BASE.id] * 3 + [SMOLLM2.id] * 2]
 [t.start() for t in threads]
@@ -37,11 +38,10 @@ def test_sessions_arriving_together_share_one_assembly_and_one_engine_per_model(
     results = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(results) == 5
     pids = {}
-    for model_id, pid, text in results:
+    for model_id, pid, text, tokens in results:
         pids.setdefault(model_id, set()).add(pid)
-        assert text  # every caller got an answer
+        assert text and 0 < tokens <= 3  # every caller got its own answer
     assert {model: len(p) for model, p in pids.items()} == {"gemma-3-270m": 1,
                                                            "SmolLM2-135M-Instruct": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["gemma-3-270m-q4_k_m.gguf"]
-    texts = {model_id: {t for m, _, t in results if m == model_id} for model_id in pids}
-    assert all(len(t) == 1 for t in texts.values())  # greedy: the same text for each caller
+    # (Not "the same greedy text for each caller": batched slots need not agree bit for bit.)

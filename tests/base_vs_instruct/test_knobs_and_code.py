@@ -8,7 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from lib.base_vs_instruct.code import transformers_code
-from lib.base_vs_instruct.knobs import Knobs
+from lib.base_vs_instruct.knobs import Knobs, accepts_top_k
+from lib.base_vs_instruct.pairs import OFFLINE_BASE
+from lib.config import BUILTIN, resolve_endpoints
 
 
 def test_sampling_off_is_greedy_whatever_the_temperature():
@@ -20,7 +22,19 @@ def test_the_knobs_become_request_fields():
     standard, extra = Knobs(max_new_tokens=50, temperature=0.3, top_k=7, top_p=0.8,
                             seed=9).request_fields(local_engine=False)
     assert standard == {"max_tokens": 50, "temperature": 0.3, "top_p": 0.8, "seed": 9}
-    assert extra == {"top_k": 7}  # not an OpenAI field: sent as an extra
+    assert extra == {}  # not an OpenAI field: OpenAI would answer 400
+    _, extra = Knobs(top_k=7).request_fields(local_engine=False, send_top_k=True)
+    assert extra == {"top_k": 7}  # sent as an extra where the server reads it
+    _, extra = Knobs(top_k=7).request_fields(local_engine=True)
+    assert extra == {"top_k": 7, "min_p": 0.0}
+
+
+def test_top_k_goes_only_to_servers_known_to_read_it():
+    endpoints = {e.id: e for e in resolve_endpoints({}, {})}
+    assert accepts_top_k(BUILTIN) and accepts_top_k(OFFLINE_BASE)
+    for known in ("openrouter", "ollama", "lmstudio", "vllm", "llamacpp"):
+        assert accepts_top_k(endpoints[known]), known
+    assert not accepts_top_k(endpoints["openai"])
 
 
 def test_no_seed_sends_no_seed():

@@ -3,13 +3,19 @@ its candidates; the instruct model's three prompt formats; faults kept to their 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from lib.base_vs_instruct.knobs import TOP_CANDIDATES, Knobs
+from lib.base_vs_instruct.panes import PaneStream, chat_request
 from lib.base_vs_instruct.pairs import OFFLINE_BASE, OFFLINE_INSTRUCT, Side, start_run
+from lib.base_vs_instruct.prompt_formats import wrong_template_text
 from lib.base_vs_instruct.side_by_side import interleave, pane_texts
 from lib.chat.providers import make_provider
 from lib.config import Endpoint
@@ -17,6 +23,7 @@ from lib.inspector import Inspector
 from lib.models.engine import local_server
 from lib.models.shipped import GEMMA3_BASE, SMOLLM2
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PARIS = "What should I do on my upcoming trip to Paris?"
 
 
@@ -27,16 +34,34 @@ def offline_pair():
             Side(make_provider(OFFLINE_INSTRUCT, inspector), SMOLLM2.id), inspector)
 
 
-def test_both_panes_generate_and_stream_interleaved(offline_pair):
+def test_both_panes_generate_on_the_real_models(offline_pair):
     base, instruct, _ = offline_pair
     run = start_run(base, instruct, PARIS, Knobs(max_new_tokens=40, seed=7))
-    arrivals = [(index, time.perf_counter()) for index, _ in interleave([run.base, run.instruct])]
+    arrivals = [index for index, _ in interleave([run.base, run.instruct])]
+    assert set(arrivals) == {0, 1}
     for stream in (run.base, run.instruct):
         assert stream.error is None and stream.text.strip()
         assert stream.metrics.usage_source == "provider"
         assert 0 < len(stream.steps) <= 40
-    order = [index for index, _ in arrivals]
-    # Pane 2's first token arrived before pane 1 finished: they were not taken in turn.
+
+
+def test_both_panes_stream_at_the_same_time_not_in_turn(fault_server):
+    # Paced answers (a fixed rate, whatever the machine's load): taken in turn, every delta
+    # of one pane would come before the other's first; side by side they interleave.
+    endpoint = Endpoint(id="openai", label="Fault server", kind="openai_compatible",
+                        base_url=fault_server.base_url, api_key="sk-test", needs_key=True)
+    provider = make_provider(endpoint, Inspector())
+    knobs = Knobs(max_new_tokens=30)
+    messages = [{"role": "user", "content": PARIS}]
+    streams = [PaneStream(provider, chat_request("paced", messages, knobs, False), "")
+               for _ in range(2)]
+    pace, fault_server.pace = fault_server.pace, 20.0  # 30 deltas: 1.5 s per pane
+    try:
+        order = [index for index, _ in interleave(streams)]
+    finally:
+        fault_server.pace = pace
+    assert all(s.error is None and s.text.strip().endswith("w30") for s in streams)
+    # Pane 2's first delta arrived before pane 1's last, and the other way round.
     assert order.index(1) < len(order) - 1 - order[::-1].index(0)
     assert order.index(0) < len(order) - 1 - order[::-1].index(1)
 
@@ -91,7 +116,7 @@ def test_no_template_sends_the_bare_prompt_on_completions(offline_pair):
     assert run.instruct.error is None
 
 
-def test_another_familys_template_is_gemmas_rendered_by_llama_cpp(offline_pair):
+def test_another_familys_template_is_gemmas_rendered_by_its_own_jinja_template(offline_pair):
     base, instruct, _ = offline_pair
     run = start_run(base, instruct, PARIS, Knobs(max_new_tokens=8), "wrong",
                     system_prompt="You help travelers.")
@@ -103,6 +128,33 @@ def test_another_familys_template_is_gemmas_rendered_by_llama_cpp(offline_pair):
     assert run.instruct.request.body["model"] == SMOLLM2.id
     list(interleave([run.base, run.instruct]))
     assert run.instruct.error is None and run.instruct.metrics.completion_tokens > 0
+
+
+NO_ENGINE_FOR_A_STRING = """
+import json
+from lib.base_vs_instruct.prompt_formats import wrong_template_text
+from lib.models.engine import running_server
+from lib.models.shipped import GEMMA3_BASE
+from lib.templates.vendored_tokenizers import is_loaded
+text = wrong_template_text([{"role": "user", "content": "Hi"}])
+print(json.dumps([text, running_server(GEMMA3_BASE.id) is None, is_loaded("gemma")]))
+"""
+
+
+def test_the_wrong_template_costs_no_engine_and_no_tokenizer():
+    # A hosted pair must not start Gemma (assembly + ~400 MB) to render a string.
+    done = subprocess.run([sys.executable, "-c", NO_ENGINE_FOR_A_STRING], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text, no_engine, tokenizer_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert text == "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n"
+    assert no_engine and not tokenizer_loaded
+
+
+def test_the_wrong_template_matches_the_gemma_engines_own_rendering():
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": PARIS}]
+    engine = local_server(GEMMA3_BASE.id).post("/apply-template", {"messages": messages})
+    assert wrong_template_text(messages) == engine["prompt"]  # two real renderers agree
 
 
 def test_gemma_base_no_longer_gets_chatml_on_chat():
@@ -142,6 +194,7 @@ def test_a_provider_without_completions_fails_its_pane_only(fault_server):
     completions = [r for r in fault_server.requests if r.path == "/v1/completions"]
     assert completions[0].body["logprobs"] == 5  # hosted legacy completions allow at most 5
     assert "min_p" not in completions[0].body  # llama.cpp's extra is not sent elsewhere
+    assert "top_k" not in completions[0].body  # OpenAI answers an unknown argument with 400
 
 
 class RecordingAccount:

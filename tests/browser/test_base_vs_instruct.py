@@ -28,9 +28,16 @@ def test_both_panes_stream_at_once(page, streamlit_url):
     page.get_by_role("button", name=f"“{PARIS}”").click()
     expect(page.get_by_label("Prompt (both models get it)")).to_have_value(PARIS)
     wait_for_app_run(page)
+    # 512 new tokens: whatever the machine's load, neither model can be done before the
+    # other's first token (a 75-token answer could, under load: the test was flaky).
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text="max_new_tokens").get_by_role("slider")
+    thumb.focus()
+    thumb.press("End")
+    expect(thumb).to_have_attribute("aria-valuetext", "512")
+    wait_for_app_run(page)
     page.evaluate(_RECORD_JS)
     page.get_by_role("button", name="Generate both").click()
-    page.get_by_text("First token").nth(1).wait_for(timeout=120_000)
+    page.get_by_text("First token").nth(1).wait_for(timeout=300_000)
     wait_for_app_run(page, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     snapshots = page.evaluate("() => window.__panes")

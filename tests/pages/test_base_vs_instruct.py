@@ -129,19 +129,37 @@ def test_a_provider_without_completions_fails_the_base_pane_only(monkeypatch, fa
     assert len(at.error) == 1 and "Not found (404)" in at.error[0].value
     assert "Hello from the fault server." in codes(at)
     assert CANARY not in repr(at._tree)
+    # OpenAI rejects arguments it does not know: top_k is left out, and the sidebar says so
+    assert all("top_k" not in r.body for r in fault_server.requests if r.path.endswith("completions"))
+    assert any("top_k is not sent to OpenAI" in c.value for c in at.sidebar.caption)
+
+
+def _hosted_pair_on(fault_server, monkeypatch, cap: int) -> AppTest:
+    at = open_page(monkeypatch, OPENAI_BASE_URL=fault_server.base_url, OPENAI_API_KEY=CANARY,
+                   LAB_MAX_REQUESTS_PER_SESSION=str(cap))
+    at.sidebar.selectbox(key="bvi_provider").set_value("openai").run()
+    at.sidebar.text_input(key="bvi_base_model_openai").set_value("ok")
+    at.sidebar.text_input(key="bvi_instruct_model_openai").set_value("ok")
+    return at
+
+
+def sent_to_models(fault_server) -> int:
+    return len([r for r in fault_server.requests if r.path.endswith("completions")])
 
 
 def test_answered_requests_count_against_a_deployments_request_cap(monkeypatch, fault_server):
     # The fault server answers chat but not /completions (404, a refusal: not counted), so one
     # click uses one request of the cap.
-    at = open_page(monkeypatch, OPENAI_BASE_URL=fault_server.base_url, OPENAI_API_KEY=CANARY,
-                   LAB_MAX_REQUESTS_PER_SESSION="1")
-    at.sidebar.selectbox(key="bvi_provider").set_value("openai").run()
-    at.sidebar.text_input(key="bvi_base_model_openai").set_value("ok")
-    at.sidebar.text_input(key="bvi_instruct_model_openai").set_value("ok")
-    at = generate(at)
+    at = generate(_hosted_pair_on(fault_server, monkeypatch, cap=2))
     assert not at.warning
-    sent = len([r for r in fault_server.requests if r.path.endswith("completions")])
+    assert sent_to_models(fault_server) == 2
+    # One request of two used: a click needs two, so it is refused and nothing is sent.
     at = generate(at)
+    assert "used its 2 requests" in at.warning[0].value
+    assert sent_to_models(fault_server) == 2
+
+
+def test_a_click_at_cap_minus_one_does_not_send_two_requests(monkeypatch, fault_server):
+    at = generate(_hosted_pair_on(fault_server, monkeypatch, cap=1))
     assert "used its 1 requests" in at.warning[0].value
-    assert len([r for r in fault_server.requests if r.path.endswith("completions")]) == sent
+    assert sent_to_models(fault_server) == 0
