@@ -134,11 +134,14 @@ def local_server(model_id: str = SMOLLM2.id) -> LocalServer:
             server.last_used = time.monotonic()
             return server
         _note_death(model_id)
+        # Read first and never remembered: a bad LAB_LOCAL_* value is the operator's to fix,
+        # and the message must name the value set now, not one from 30 s ago.
+        settings = EngineSettings.from_environ()
         failed = _failures.get(model_id)
         if failed and time.monotonic() < failed[0]:
             raise failed[1]
         try:
-            server = _start(SHIPPED_MODELS[model_id], EngineSettings.from_environ())
+            server = _start(SHIPPED_MODELS[model_id], settings)
         except Exception as exc:
             _failures[model_id] = (time.monotonic() + RETRY_AFTER_FAILURE_S, exc)
             raise
