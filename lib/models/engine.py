@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from lib.models.settings import EngineSettings, base_model_idle_s, base_model_memory_refusal
-from lib.models.shipped import SHIPPED_MODELS, SMOLLM2, ShippedModel
+from lib.models.shipped import SHIPPED_MODELS, SMOLLM2, ModelNotInstalled, ShippedModel
 
 START_TIMEOUT_S = 120.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -122,34 +122,46 @@ def local_server(model_id: str = SMOLLM2.id) -> LocalServer:
 
     Raises ModelNotInstalled, EngineSettingsError or EngineError with a readable message.
     """
-    server = running_server(model_id)
-    if server is not None:
-        server.last_used = time.monotonic()
-        return server
     with _lock:
         start_lock = _start_locks.setdefault(model_id, threading.Lock())
+    # Handed out under the model's lock (held for microseconds unless it is starting): the
+    # idle reaper decides under it too, so it never stops a server just handed out.
     with start_lock:  # two sessions arriving together must not start it twice
         server = running_server(model_id)
         if server is not None:
             server.last_used = time.monotonic()
             return server
         _note_death(model_id)
-        # Read first and never remembered: a bad LAB_LOCAL_* value is the operator's to fix,
-        # and the message must name the value set now, not one from 30 s ago.
+        # Read first and never remembered: a bad LAB_* value is the operator's to fix, and
+        # the message must name the value set now, not one from 30 s ago.
         settings = EngineSettings.from_environ()
+        if model_id != SMOLLM2.id:  # the default chat model always runs; others may not
+            if refusal := base_model_memory_refusal(SHIPPED_MODELS[model_id].label):
+                raise EngineError(refusal)
         failed = _failures.get(model_id)
         if failed and time.monotonic() < failed[0]:
-            raise failed[1]
+            raise _fresh(failed[1])
         try:
             server = _start(SHIPPED_MODELS[model_id], settings)
-        except Exception as exc:
+        except (EngineError, ModelNotInstalled) as exc:
             _failures[model_id] = (time.monotonic() + RETRY_AFTER_FAILURE_S, exc)
             raise
+        except Exception as exc:  # anything else, in words the pages show
+            failure = EngineError(f"The local llama.cpp server for "
+                                  f"{SHIPPED_MODELS[model_id].label} did not start: {exc}")
+            _failures[model_id] = (time.monotonic() + RETRY_AFTER_FAILURE_S, failure)
+            raise _fresh(failure) from exc
         _failures.pop(model_id, None)
         _servers[model_id] = server
         if model_id != SMOLLM2.id:
             _start_reaper()
         return server
+
+
+def _fresh(exc: Exception) -> Exception:
+    """A copy of a remembered failure to raise: raising the one object again and again
+    would pile every session's frames onto its traceback."""
+    return type(exc)(*exc.args)
 
 
 def _note_death(model_id: str) -> None:
@@ -193,22 +205,26 @@ def _stop_idle_servers() -> None:
         time.sleep(min(30.0, idle_s / 4) if idle_s else 30.0)
         if not idle_s:
             continue
-        for model_id, server in list(_servers.items()):
-            if model_id == SMOLLM2.id or time.monotonic() - server.last_used < idle_s:
-                continue
-            with _start_locks[model_id]:  # no session is handed it while we decide
-                if (_servers.get(model_id) is server
-                        and time.monotonic() - server.last_used >= idle_s
-                        and not server.busy()):
-                    del _servers[model_id]
-                    server.stop()
+        try:
+            _stop_idle(idle_s)
+        except Exception as exc:  # the reaper must outlive any one bad pass
+            print(f"engine idle check failed: {exc!r}", file=sys.stderr)
+
+
+def _stop_idle(idle_s: float) -> None:
+    for model_id, server in list(_servers.items()):
+        used = server.last_used
+        if model_id == SMOLLM2.id or time.monotonic() - used < idle_s:
+            continue
+        if server.busy():  # asked outside the lock: it may take a few seconds
+            continue
+        with _start_locks[model_id]:  # nobody was handed it since we looked: stop it
+            if _servers.get(model_id) is server and server.last_used == used:
+                del _servers[model_id]
+                server.stop()
 
 
 def _start(model: ShippedModel, settings: EngineSettings) -> LocalServer:
-    if model.id != SMOLLM2.id:  # the default chat model always runs; the optional one may not
-        refusal = base_model_memory_refusal(model.label)
-        if refusal:
-            raise EngineError(refusal)
     # A missing package is ModelNotInstalled here, not a child's traceback; a split model is
     # assembled here, once, and the child is told where (it does not see LAB_CACHE_DIR).
     model_path = model.gguf_path()

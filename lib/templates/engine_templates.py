@@ -78,7 +78,11 @@ def control_token_ids(model_id: str) -> frozenset[int]:
     """The ids of the model's control tokens (<|im_start|>, <|im_end|> …), asked of its engine
     once per process: /tokenize doesn't say which tokens are special, but the engine's
     vocabulary listing gives control tokens without bytes (lib.structured.mask reads it for the
-    grammar library the same way; ~0.5 s for SmolLM2's 49k tokens)."""
+    grammar library the same way; ~0.5 s for SmolLM2's 49k tokens). Instruct models only."""
+    if SHIPPED_MODELS[model_id].tuning != "instruct":
+        # A base model's 262k-token listing would be ~150 MB of Python objects in the
+        # shared process, and its text has no chat markers to highlight anyway.
+        return frozenset()
     with _control_locks[model_id]:
         cached = _control_ids.get(model_id)
         if cached is None:

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lib.models.assembled import CACHE_ENV, cache_dirs
+from lib.models.assembled import CACHE_ENV, cache_dirs, make_private_dirs
 from lib.templates.families import FAMILIES, TemplateFamily
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def private_folder(folder: Path) -> Path:
     """`folder`, created 0o700 if missing, after checking that no other user can change what
     is in it: a shared /tmp must not let anyone plant a tokenizer (its chat template is code
     the app runs). Raises UnsafeCacheFolder saying why a folder is refused."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dirs(folder)
     info = folder.lstat()
     if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
         raise UnsafeCacheFolder(f"{folder} is not a folder of this user's (uid {os.getuid()}).")
@@ -71,11 +71,13 @@ def private_folder(folder: Path) -> Path:
         raise UnsafeCacheFolder(f"{folder} can be written by other users "
                                 f"(mode {stat.S_IMODE(info.st_mode):o}).")
     # Above it: whoever can rename entries in a parent could swap the folder for theirs
-    # (a world-writable parent is fine only with the sticky bit, as /tmp has).
+    # (a world-writable parent is fine only with the sticky bit, as /tmp has). A parent of
+    # ours that our group can write is accepted: with umask 002 (a desktop default) every
+    # folder a user makes is, and the group is usually the user's own.
     for parent in folder.resolve().parents:
         info = parent.lstat()
         if info.st_uid not in (0, os.getuid()) or (
-                info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
+                info.st_mode & 0o002 and not info.st_mode & stat.S_ISVTX):
             raise UnsafeCacheFolder(f"{parent} (above {folder}) can be changed by another user.")
     return folder
 

@@ -103,6 +103,20 @@ def test_the_cache_follows_lab_cache_dir_and_is_private(tmp_path, monkeypatch):
     assert folder.stat().st_mode & 0o777 == 0o700
 
 
+def test_a_fresh_machine_with_umask_002_unpacks_into_private_folders(tmp_path, monkeypatch):
+    """A desktop default: mkdir(parents=True) would leave the new parents group-writable,
+    and the safety check would then refuse them forever."""
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "fresh" / "cache"))
+    old = os.umask(0o002)
+    try:
+        folder = unpacked_folder(FAMILIES["chatml"])
+    finally:
+        os.umask(old)
+    for made in (tmp_path / "fresh", tmp_path / "fresh" / "cache",
+                 tmp_path / "fresh" / "cache" / "tokenizers", folder):
+        assert made.stat().st_mode & 0o777 == 0o700, made
+
+
 def test_without_lab_cache_dir_it_sits_beside_the_assembled_models(tmp_path):
     from lib.models.assembled import cache_dirs
     from lib.templates.vendored_tokenizers import tokenizer_cache_dirs
