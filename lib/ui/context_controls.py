@@ -8,8 +8,8 @@ from lib.chat.context import (
     STRATEGY_LABELS, ContextPlan, ContextStrategy, plan_context, prompt_counter, remembered,
     resend_totals,
 )
-from lib.chat.history import Message, to_api_messages
 from lib.chat.demos import FORGETTING_DEMO, FORGETTING_DEMO_WINDOW
+from lib.chat.history import Message, to_api_messages
 from lib.ui.provider_picker import Choice
 
 STRATEGY_KEY = "chat_context_strategy"
@@ -36,7 +36,8 @@ def context_strategy_input() -> ContextStrategy:
         last = st.number_input("N (newest messages sent word for word)", 1, 200, key=LAST_KEY,
                                help=fields["last_messages"].description,
                                disabled=name not in ("sliding_window", "summarize"))
-        budget = st.number_input("Token budget", 64, 1_000_000, step=64, key=BUDGET_KEY, help=fields["token_budget"].description,
+        budget = st.number_input("Token budget", 64, 1_000_000, step=64, key=BUDGET_KEY,
+                                 help=fields["token_budget"].description,
                                  disabled=name != "token_budget")
         st.button("Load the forgetting demo", key="chat_forgetting_demo",
                   on_click=_load_forgetting_demo,
