@@ -14,6 +14,8 @@ def test_templates_side_by_side_then_a_misplaced_system_prompt(streamlit_url, pa
                   "SmolLM2-135M-Instruct (its own template, from the engine)"):
         page.get_by_text(title).wait_for()
     special = page.locator('span[title="id 151644 (special)"]')  # <|im_start|>, Qwen2.5's id
+    special.first.wait_for(timeout=120_000)  # under load the tokenizer may still be loading
+    wait_for_app_run(page, timeout=120_000)
     assert special.count() == 5 and special.first.inner_text() == "<|im_start|>"
     page.get_by_text("Llama 3.2 Community License · Built with Llama").wait_for()
 
