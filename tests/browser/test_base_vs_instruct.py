@@ -83,6 +83,9 @@ def test_a_click_mid_stream_keeps_both_partial_texts_and_the_page_works_on(page,
     expect(thumb).to_have_attribute("aria-valuetext", "1")
     wait_for_app_run(page)
     page.get_by_role("button", name="Generate both").click()  # the engines serve on
-    page.get_by_text("First token").nth(1).wait_for(timeout=120_000)
+    # The old outcome stays on screen until the new one replaces it: wait for the new one
+    # (no "Stopped." any more), not for text the previous run already showed.
+    expect(page.get_by_text("Stopped.", exact=False)).to_have_count(0, timeout=120_000)
     wait_for_app_run(page, timeout=60_000)
-    assert page.get_by_text("Stopped.", exact=False).count() == 0
+    expect(page.get_by_text("First token")).to_have_count(2, timeout=60_000)
+    assert page.locator(EXCEPTION).count() == 0
