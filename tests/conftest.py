@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _run_from_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    """AppTest and the app's relative paths (data/, pages/) resolve against the repo root."""
+    """AppTest and the app's relative paths (data/, app_pages/) resolve against the repo root."""
     monkeypatch.chdir(REPO_ROOT)
 
 

@@ -12,7 +12,7 @@ MESSAGE = '[data-testid="stChatMessage"]'
 
 
 def url_path(lesson) -> str:
-    return lesson.path.removeprefix("pages/").removesuffix(".py").split("_", 1)[1]
+    return lesson.path.removeprefix("app_pages/").removesuffix(".py").split("_", 1)[1]
 
 
 def test_home_and_every_page_open_without_an_error(streamlit_url, page):

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import SERVED_API_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages/2_Base_vs_Instruct.py")
+PAGE = str(ROOT / "app_pages/2_Base_vs_Instruct.py")
 PARIS = "What should I do on my upcoming trip to Paris?"
 CANARY = "sk-canary-bvi-0ddba11"
 

@@ -11,7 +11,7 @@ from lib.cost.tokens import count_tokens
 from lib.ui.token_viewer import SAMPLE_TEXT
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages/3_Chat_Templates.py")
+PAGE = str(ROOT / "app_pages/3_Chat_Templates.py")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from lib.deployment import LEDGER
 from tests.servers.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAT = str(ROOT / "pages/4_Streaming_Chat.py")
+CHAT = str(ROOT / "app_pages/4_Streaming_Chat.py")
 SHARED_KEY = "sk-or-shared-deployment-0042"
 PRIVATE_KEY = "sk-private-endpoint-0099"
 

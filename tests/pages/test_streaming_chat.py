@@ -20,7 +20,7 @@ def open_chat_page(fault_server, monkeypatch, **settings) -> AppTest:
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app_pages/4_Streaming_Chat.py"), default_timeout=60)
     at.run()
     assert not at.exception
     return at
@@ -141,7 +141,7 @@ def test_seed_stop_and_penalties_are_sent_with_their_meaning_beside_them(chat_pa
 def test_keys_and_endpoints_from_streamlit_secrets(fault_server, monkeypatch):
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app_pages/4_Streaming_Chat.py"), default_timeout=60)
     at.secrets["providers"] = {"classroom": {"base_url": fault_server.base_url,
                                              "api_key": CANARY, "models": ["ok"]}}
     at.secrets["OPENROUTER_API_KEY"] = "sk-or-from-secrets-0001"
@@ -158,7 +158,7 @@ def test_keys_and_endpoints_from_streamlit_secrets(fault_server, monkeypatch):
 def test_a_key_typed_in_the_sidebar_is_used_for_that_session(fault_server, monkeypatch):
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages/4_Streaming_Chat.py"), default_timeout=60).run()
     at.sidebar.selectbox(key="lab_provider").set_value("openrouter").run()
     assert "needs an API key" in at.sidebar.selectbox(key="lab_provider").format_func("openrouter")
     at.sidebar.text_input(key="lab_url_input_openrouter").set_value(fault_server.base_url).run()
@@ -176,7 +176,7 @@ def test_a_bad_engine_setting_is_a_message_not_a_traceback(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LAB_LOCAL_THREADS", "two")
     stop_local_servers()  # the setting is read when the server starts
-    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages/4_Streaming_Chat.py"), default_timeout=60).run()
     assert not at.exception
     assert "LAB_LOCAL_THREADS='two' is not a whole number" in at.error[0].value
     at.chat_input[0].set_value("Hello").run()
@@ -190,7 +190,7 @@ def test_a_bad_engine_setting_is_a_message_not_a_traceback(monkeypatch):
 def test_max_tokens_is_bounded_by_the_builtin_models_window(monkeypatch):
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages/4_Streaming_Chat.py"), default_timeout=60).run()
     from lib.models.engine import local_server
 
     window = local_server().context_per_slot
@@ -264,7 +264,7 @@ def test_editing_a_message_resends_from_there(chat_page, fault_server):
 def test_free_models_are_marked_in_the_model_list(fault_server, monkeypatch):
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENROUTER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    at = AppTest.from_file(str(ROOT / "pages/4_Streaming_Chat.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app_pages/4_Streaming_Chat.py"), default_timeout=60)
     at.secrets["providers"] = {"router": {"base_url": f"http://127.0.0.1:{free_port()}/v1",
                                           "models": ["meta-llama/llama-3.3-70b-instruct:free",
                                                      "openai/gpt-5.2-chat"]}}

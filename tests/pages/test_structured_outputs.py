@@ -19,7 +19,7 @@ def open_page(monkeypatch, fault_server=None) -> AppTest:
     else:
         monkeypatch.setenv("OPENAI_BASE_URL", fault_server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", CANARY)
-    at = AppTest.from_file(str(ROOT / "pages/5_Structured_Outputs.py"), default_timeout=300)
+    at = AppTest.from_file(str(ROOT / "app_pages/5_Structured_Outputs.py"), default_timeout=300)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
