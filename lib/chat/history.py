@@ -95,3 +95,17 @@ def mark_unsent(message: Message, reason: str) -> None:
     """The message stays on screen with its reason but is never sent to a model."""
     message["unsent"] = True
     message["error"] = reason
+
+
+def restored_history(value: Any) -> list[Message]:
+    """A conversation read back from the session store, checked before the page draws it:
+    a list of messages with a known role and text content (ValueError otherwise)."""
+    if not isinstance(value, list):
+        raise ValueError("not a list of messages")
+    for message in value:
+        if not (isinstance(message, dict) and message.get("role") in ("system", "user", "assistant")
+                and isinstance(message.get("content"), str)):
+            raise ValueError("not a message")
+        if not isinstance(message.get("error", ""), (str, type(None))):
+            raise ValueError("a message's error is not text")
+    return value

@@ -67,3 +67,13 @@ def rule_notes(messages: list[dict[str, str]]) -> list[str]:
     if not messages:
         notes.append("The conversation is empty: add a message.")
     return notes
+
+
+def restored_rows(value) -> list[dict]:
+    """Editor rows read back from the session store. They get new uids: the widgets are
+    keyed by uid, and this process's counter may already have handed out the saved ones."""
+    if not isinstance(value, list) or not all(
+            isinstance(row, dict) and row.get("role") in ROLES and isinstance(row.get("content"), str)
+            for row in value):
+        raise ValueError("not editor rows")
+    return rows_from_messages(value)

@@ -78,22 +78,26 @@ def sampling_inputs(context_tokens: int | None = None) -> SamplingOptions:
         high = min(high, context_tokens - MIN_PROMPT_TOKENS)
     with st.expander("Sampling", expanded=False):
         temperature = st.slider("temperature", *bounds("temperature"), defaults.temperature,
-                                0.05, help=fields["temperature"].description)
+                                0.05, help=fields["temperature"].description,
+                                key="lab_temperature")
         top_p = st.slider("top_p", *bounds("top_p"), defaults.top_p, 0.05,
-                          help=fields["top_p"].description)
+                          help=fields["top_p"].description, key="lab_top_p")
         help_text = fields["max_tokens"].description
         if context_tokens:
             help_text += f" At most {high:,} here: the model's window is {context_tokens:,} tokens."
         max_tokens = st.number_input("max_tokens", low, high, min(defaults.max_tokens, high),
                                      help=help_text, key=f"lab_max_tokens_{high}")
         seed = st.number_input("seed", *bounds("seed"), value=None, step=1,
-                               placeholder="none", help=fields["seed"].description)
+                               placeholder="none", help=fields["seed"].description,
+                               key="lab_seed")
         stop = st.text_area("stop (one per line)", "", height=68,
-                            help=fields["stop"].description)
+                            help=fields["stop"].description, key="lab_stop")
         presence = st.slider("presence_penalty", *bounds("presence_penalty"), 0.0, 0.1,
-                             help=fields["presence_penalty"].description)
+                             help=fields["presence_penalty"].description,
+                             key="lab_presence_penalty")
         frequency = st.slider("frequency_penalty", *bounds("frequency_penalty"), 0.0, 0.1,
-                              help=fields["frequency_penalty"].description)
+                              help=fields["frequency_penalty"].description,
+                              key="lab_frequency_penalty")
     stops = tuple(line for line in stop.splitlines() if line)[:4]
     return SamplingOptions(temperature=temperature, top_p=top_p, max_tokens=int(max_tokens),
                            seed=None if seed is None else int(seed), stop=stops,

@@ -22,6 +22,8 @@ from lib.structured.support import json_schema_support, local_engine
 from lib.ui import session
 from lib.ui.provider_picker import Choice
 
+BUILDER_TABLE = "so_builder_table"  # the builder's rows as edited (lib/ui/what_is_saved.py)
+BUILDER_START = "so_builder_start"
 SCHEMA_CHOICES = ("Location (the lecture's)", "Trip itinerary (nested)", "Build your own",
                   "Paste a JSON Schema")
 EXAMPLE_PASTE = json.dumps({
@@ -62,8 +64,12 @@ def _builder() -> OutputSchema:
                "Outputs lists every field as required: a field that is not required may be "
                "`null` instead.")
     title = st.text_input("Schema name", "Location", key="so_builder_title")
+    # The editor's own state holds edits to the rows it started from, so it starts from the
+    # same rows for the whole session: the lecture's, or the table a reload brought back.
+    start = st.session_state.setdefault(BUILDER_START, st.session_state.get(BUILDER_TABLE,
+                                                                           builder.LOCATION_ROWS))
     rows = st.data_editor(
-        builder.LOCATION_ROWS, num_rows="dynamic", key="so_builder_rows", width="stretch",
+        start, num_rows="dynamic", key="so_builder_rows", width="stretch",
         column_config={
             "type": st.column_config.SelectboxColumn("type", options=builder.TYPES,
                                                      default="string", required=True),
@@ -72,7 +78,8 @@ def _builder() -> OutputSchema:
             "enum_values": st.column_config.TextColumn("enum values"),
             "parent": st.column_config.TextColumn("parent (object field)"),
         })
-    schema = builder.build_schema(list(rows), title.strip())
+    st.session_state[BUILDER_TABLE] = rows = list(rows)  # saved for this browser
+    schema = builder.build_schema(rows, title.strip())
     st.caption(f"The pydantic model `{schema.name}` was built from these rows; "
                "`parse` sends it as the JSON Schema below.")
     return schema

@@ -1,0 +1,137 @@
+"""Classroom mode, around every page: this browser's work saved and restored, the projector
+view, and "Share this setup".
+
+Home.py runs each page inside ``around_the_page``. Before the page: on a session's first
+run, find this browser (its cookie), load what it saved and open a shared setup link;
+on every run, put back settings Streamlit forgot when the student was on another page.
+After the page, even when it stopped early or a click interrupted it: save what changed.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from lib.persistence.browser import (COOKIE, cookie_script, new_browser_id, parse_browser_id,
+                                     session_key)
+from lib.persistence.in_flight import RunsInFlight
+from lib.persistence.saved_session import SavedSession
+from lib.persistence.setup_link import PARAM, SetupLinkError, qr_png, setup_url, unpack
+from lib.persistence.shared_store import SharedStore
+from lib.persistence.store import DEFAULT_DAYS
+from lib.ui import projector
+from lib.ui.what_is_saved import CODEC, SAVED_KEYS
+
+STORE = SharedStore()
+IN_FLIGHT = RunsInFlight()
+SAVED = "lab_saved_session"  # this session's SavedSession (never saved itself)
+NOTICES = "lab_classroom_notices"  # said once, on the next run drawn
+
+
+@contextmanager
+def around_the_page(page: str) -> Iterator[None]:
+    """Run the page ``page`` (a lesson slug, or "home") with this browser's work kept."""
+    saved = st.session_state.get(SAVED)
+    if saved is None:
+        saved = _start_session()
+    else:
+        for key, value in saved.forgotten_settings(st.session_state).items():
+            st.session_state[key] = value
+    projector.apply(st.sidebar)
+    _share_button(saved, page)
+    _notices(saved)
+    ctx = get_script_run_ctx()
+    with IN_FLIGHT.running(saved_session_key(), ctx.session_id if ctx else ""):
+        try:
+            yield
+        finally:
+            saved.save(st.session_state)  # plain Python: safe while the run is being stopped
+
+
+def saved_session_key() -> str:
+    return st.session_state.get("lab_session_key", "")
+
+
+def _start_session() -> SavedSession:
+    """This browser's saved work, loaded into a new session (a reload, a new tab, a phone
+    that woke up), and any shared setup the link carries."""
+    raw = st.context.cookies.get(COOKIE)
+    browser_id = parse_browser_id(raw)
+    notices = st.session_state.setdefault(NOTICES, [])
+    if raw and browser_id is None:
+        notices.append(("warning", "This browser's saved-session cookie was not one of ours "
+                                   "(edited or damaged?), so this is a new, empty session."))
+    browser_id = browser_id or new_browser_id()
+    key = st.session_state["lab_session_key"] = session_key(browser_id)
+    store, problem = STORE.get()
+    saved = SavedSession(store, key, SAVED_KEYS, CODEC)
+    if problem:
+        saved.problem = problem
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        IN_FLIGHT.wait_for_ended_sessions(key, ctx.session_id, _connected)
+    for name, value in saved.load().items():
+        st.session_state[name] = value
+    projector.from_link()
+    _open_setup_link(saved, notices)
+    st.session_state[SAVED] = saved
+    # Set (again) on every new session: the cookie lives as long as the saved work, which
+    # is kept for LAB_STORE_DAYS after its last use.
+    days = getattr(store, "days", DEFAULT_DAYS)
+    st.session_state["lab_cookie_script"] = cookie_script(browser_id, days)
+    return saved
+
+
+def _connected(session_id: str) -> bool:
+    from streamlit.runtime import Runtime
+
+    return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
+
+
+def _open_setup_link(saved: SavedSession, notices: list) -> None:
+    token = st.query_params.get(PARAM)
+    if token is None:
+        return
+    del st.query_params[PARAM]  # applied once: a reload keeps what the student changes next
+    try:
+        values = unpack(token)
+    except SetupLinkError as exc:
+        notices.append(("warning", str(exc)))
+        return
+    adopted = saved.adopt(values)
+    for name, value in adopted.items():
+        st.session_state[name] = value
+    notices.append(("info", f"Opened a shared setup ({len(adopted)} settings). Nothing of "
+                            "the person who shared it came with it: no key, no conversation."))
+
+
+def _notices(saved: SavedSession) -> None:
+    script = st.session_state.get("lab_cookie_script")
+    if script:  # hidden: projector.py's CSS keeps this container out of the layout
+        with st.container(key="lab_cookie"):
+            st.html(script, unsafe_allow_javascript=True)
+    for kind, text in st.session_state.pop(NOTICES, []):
+        getattr(st, kind)(text, icon="💾")
+    if saved.problem:
+        st.warning(saved.problem, icon="💾")
+    for text in saved.too_big.values():
+        st.warning(text, icon="💾")
+
+
+def _share_button(saved: SavedSession, page: str) -> None:
+    if st.sidebar.button("🔗 Share this setup", key="lab_share", width="stretch",
+                         help="A link (and a QR code) that opens this page with the same "
+                              "prompt, model and knobs. No key, no conversation."):
+        values = saved.current(st.session_state, SAVED_KEYS.shared_on(page))
+        _share_dialog(setup_url(st.context.url or "", values))
+
+
+@st.dialog("Share this setup", width="large")
+def _share_dialog(url: str) -> None:
+    st.write("Whoever opens this link gets this page with your prompt, model, knobs and "
+             "schema. Not your key, your conversation or your results.")
+    st.code(url, language=None, wrap_lines=True)
+    st.image(qr_png(url), caption="Scan to open it on a phone", width=320)

@@ -1,0 +1,167 @@
+"""What of a student's session is saved for their browser, and what a shared setup carries.
+
+One list for the whole app, page by page (lib/persistence/keys.py says what the fields
+mean). Never here: typed API keys and base URLs (``lab_key_input_*``, ``lab_url_input_*``),
+the wire panel (raw requests), running streams, buttons and file uploads.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from lib.base_vs_instruct.knobs import Knobs
+from lib.base_vs_instruct.saved import SAVED_TYPES as BASE_VS_INSTRUCT_TYPES
+from lib.base_vs_instruct.saved import restored_run, saved_run
+from lib.chat.anatomy import Specimens
+from lib.chat.errors import ProviderError
+from lib.chat.history import restored_history
+from lib.chat.sampling import SamplingOptions
+from lib.cost.pricing import CustomPrice
+from lib.deployment import SessionUsage
+from lib.persistence.codec import Codec
+from lib.persistence.keys import SavedKey, SavedKeys, choice, choices, flag, number, text
+from lib.structured.experiment import Trial
+from lib.structured.modes import Mode, ModeResult
+from lib.structured.runs import AskRun, ExperimentRun
+from lib.structured.schemas import Check
+from lib.templates.conversation import restored_rows
+
+
+def _bounds(model, name: str, whole: bool = False, optional: bool = False):
+    low = high = None
+    for rule in model.model_fields[name].metadata:
+        low, high = getattr(rule, "ge", low), getattr(rule, "le", high)
+    return number(low, high, whole=whole, optional=optional)
+
+
+def _of_type(kind: type):
+    def check(value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise ValueError(f"not a {kind.__name__}")
+        return value
+    return check
+
+
+def _list_of(kind: type):
+    def check(value: Any) -> list:
+        if not (isinstance(value, list) and all(isinstance(item, kind) for item in value)):
+            raise ValueError(f"not a list of {kind.__name__}")
+        return value
+    return check
+
+
+def _usage(value: Any) -> SessionUsage:
+    usage = SessionUsage(number(0, 10**9, whole=True)(value["requests"]), value["spent_usd"])
+    if not isinstance(usage.spent_usd, Decimal) or usage.spent_usd < 0:
+        raise ValueError("not a spend")
+    return usage
+
+
+def _custom_prices(value: Any) -> dict[str, CustomPrice]:
+    if not isinstance(value, dict):
+        raise ValueError("not prices")
+    return {name: CustomPrice.model_validate(price) for name, price in value.items()}
+
+
+def _setting(name: str, check, page: str | None, prefix: bool = False) -> SavedKey:
+    """A widget's value, shared by "Share this setup"."""
+    return SavedKey(name, check, prefix=prefix, shared=True, page=page)
+
+
+def _work(name: str, check, page: str | None, label: str, shared: bool = False,
+          save=lambda value: value) -> SavedKey:
+    return SavedKey(name, check, save=save, setting=False, shared=shared, page=page, label=label)
+
+
+PROMPT = text(100_000)
+CHAT, BVI, TEMPLATES, STRUCTURED, COST, TIMELINE = (
+    "streaming_chat", "base_vs_instruct", "chat_templates", "structured_outputs",
+    "cost_simulator", "timeline")
+WHOLE = number(-10**15, 10**15, whole=True)  # the cost page's own checks word the rest
+AMOUNT = number(-10**15, 10**15)
+
+SAVED_KEYS = SavedKeys([
+    # Every page with a provider sidebar (chat, structured outputs).
+    _setting("lab_provider", choice, None),
+    _setting("lab_model_", text(500), None, prefix=True),  # and lab_model_text_<endpoint>
+    _setting("lab_max_tokens_", _bounds(SamplingOptions, "max_tokens", whole=True), None, prefix=True),
+    _setting("lab_temperature", _bounds(SamplingOptions, "temperature"), None),
+    _setting("lab_top_p", _bounds(SamplingOptions, "top_p"), None),
+    _setting("lab_seed", _bounds(SamplingOptions, "seed", whole=True, optional=True), None),
+    _setting("lab_stop", text(2000), None),
+    _setting("lab_presence_penalty", _bounds(SamplingOptions, "presence_penalty"), None),
+    _setting("lab_frequency_penalty", _bounds(SamplingOptions, "frequency_penalty"), None),
+    SavedKey("lab_projector", flag),  # the room's, not the setup's: not shared
+    _work("lab_usage", _usage, None, "what this browser used of the shared key",
+          save=lambda usage: {"requests": usage.requests, "spent_usd": usage.spent_usd}),
+    # Streaming chat
+    _setting("chat_system_preset", choice, CHAT),
+    _setting("chat_system", PROMPT, CHAT),
+    _setting("chat_streaming", flag, CHAT),
+    _setting("chat_view", choice, CHAT),
+    _setting("chat_context_strategy", choice, CHAT),
+    _setting("chat_context_last", number(1, 200, whole=True), CHAT),
+    _setting("chat_context_budget", number(64, 1_000_000, whole=True), CHAT),
+    _setting("compare_prompt", PROMPT, CHAT),
+    _setting("compare_panes", choice, CHAT),
+    _setting("compare_provider_", choice, CHAT, prefix=True),
+    _setting("compare_model_", text(500), CHAT, prefix=True),
+    _setting("anatomy_prompt", PROMPT, CHAT),
+    _work("chat_history", restored_history, CHAT, "the conversation"),
+    _work("chat_summaries", _of_type(dict), CHAT, "the conversation's summary"),
+    _work("compare_results", _list_of(dict), CHAT, "the comparison's answers"),
+    _work("anatomy_specimens", _of_type(tuple), CHAT, "the response taken apart"),
+    # Base vs instruct
+    _setting("bvi_provider", choice, BVI),
+    _setting("bvi_base_model_", text(500), BVI, prefix=True),
+    _setting("bvi_instruct_model_", text(500), BVI, prefix=True),
+    _setting("bvi_max_new_tokens", _bounds(Knobs, "max_new_tokens", whole=True), BVI),
+    _setting("bvi_do_sample", flag, BVI),
+    _setting("bvi_temperature", _bounds(Knobs, "temperature"), BVI),
+    _setting("bvi_top_k", _bounds(Knobs, "top_k", whole=True), BVI),
+    _setting("bvi_top_p", _bounds(Knobs, "top_p"), BVI),
+    _setting("bvi_seed", _bounds(Knobs, "seed", whole=True, optional=True), BVI),
+    _setting("bvi_prompt", PROMPT, BVI),
+    _setting("bvi_system", PROMPT, BVI),
+    _setting("bvi_format", choice, BVI),
+    _work("bvi_run", restored_run, BVI, "the last run of both models", save=saved_run),
+    # Chat templates and the token viewer
+    _setting("tpl_sources", choices, TEMPLATES),
+    _setting("tpl_generation_prompt", flag, TEMPLATES),
+    _setting("tpl_highlight", flag, TEMPLATES),
+    _setting("tpl_ids", flag, TEMPLATES),
+    _work("tpl_rows", restored_rows, TEMPLATES, "the conversation being templated", shared=True),
+    _setting("tv_text", PROMPT, TEMPLATES),
+    _setting("tv_picked", choices, TEMPLATES),
+    _setting("tv_ids", flag, TEMPLATES),
+    # Structured outputs
+    _setting("so_schema_choice", choice, STRUCTURED),
+    _setting("so_pasted", PROMPT, STRUCTURED),
+    _setting("so_builder_title", text(500), STRUCTURED),
+    _work("so_builder_table", _list_of(dict), STRUCTURED, "the schema builder's fields", shared=True),
+    _setting("so_question_", PROMPT, STRUCTURED, prefix=True),
+    _setting("so_runs", number(1, 50, whole=True), STRUCTURED),
+    _setting("so_modes", _list_of(Mode), STRUCTURED),
+    _work("so_ask_run", _of_type(AskRun), STRUCTURED, "the three answers"),
+    _work("so_experiment", _of_type(ExperimentRun), STRUCTURED, "the experiment's results"),
+    # Cost simulator
+    *(_setting(name, choice, COST) for name in ("input_mode", "encoding", "per", "period")),
+    _setting("input_text", PROMPT, COST),
+    *(_setting(name, WHOLE, COST) for name in (
+        "input_words", "output_tokens", "users", "turns", "system_tokens", "user_tokens",
+        "reply_tokens", "window", "summary_tokens")),
+    _setting("cached_share", number(0, 100, whole=True), COST),
+    _setting("requests", AMOUNT, COST),
+    _setting("models", choices, COST),
+    *(_setting(name, text(200), COST) for name in (
+        "custom_name", "custom_input", "custom_output", "custom_cached")),
+    _work("custom_prices", _custom_prices, COST, "your prices", shared=True,
+          save=lambda prices: {name: p.model_dump(mode="json") for name, p in prices.items()}),
+    # Model timeline
+    *(_setting(name, choices, TIMELINE) for name in (
+        "timeline_organisations", "timeline_licence_classes", "timeline_tunings")),
+])
+
+CODEC = Codec([*BASE_VS_INSTRUCT_TYPES, Specimens, ProviderError, Mode, ModeResult, Check,
+               Trial, AskRun, ExperimentRun])
