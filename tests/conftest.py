@@ -50,6 +50,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_store_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """AppTest runs of Home.py save sessions like the app does: into a store of the test
+    run's own, never the user's ~/.cache (app subprocesses get a HOME of their own)."""
+    before = os.environ.get("LAB_STORE_URL")
+    os.environ["LAB_STORE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('store') / 'sessions.sqlite3'}"
+    yield
+    if before is None:
+        os.environ.pop("LAB_STORE_URL", None)
+    else:
+        os.environ["LAB_STORE_URL"] = before
+
+
 @pytest.fixture(autouse=True)
 def _run_from_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
     """AppTest and the app's relative paths (data/, app_pages/) resolve against the repo root."""

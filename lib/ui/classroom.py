@@ -61,7 +61,7 @@ def _start_session() -> SavedSession:
     raw = st.context.cookies.get(COOKIE)
     browser_id = parse_browser_id(raw)
     notices = st.session_state.setdefault(NOTICES, [])
-    if raw and browser_id is None:
+    if isinstance(raw, str) and raw and browser_id is None:
         notices.append(("warning", "This browser's saved-session cookie was not one of ours "
                                    "(edited or damaged?), so this is a new, empty session."))
     browser_id = browser_id or new_browser_id()

@@ -14,7 +14,8 @@ APP_SCRIPT = "Home.py"
 STARTUP_TIMEOUT = 60.0
 
 # Variables the app must not inherit from whoever runs the tests: tests opt in through overrides.
-STRIPPED_ENV_PREFIXES = ("OPENAI_", "OPENROUTER_", "STREAMLIT_")
+# (LAB_STORE_*: the apps find their session store where a deployment would, under their HOME.)
+STRIPPED_ENV_PREFIXES = ("OPENAI_", "OPENROUTER_", "STREAMLIT_", "LAB_STORE_")
 
 APP_READY = '[data-testid="stApp"][data-test-connection-state="CONNECTED"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
