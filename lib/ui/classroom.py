@@ -48,7 +48,10 @@ def around_the_page(page: str) -> Iterator[None]:
         try:
             yield
         finally:
-            saved.save(st.session_state)  # plain Python: safe while the run is being stopped
+            # to_dict(), not the session state itself: once Streamlit has asked this run to
+            # stop (a reload, a closed tab), every item access raises StopException, and
+            # this save is what keeps the answer the run was streaming.
+            saved.save(st.session_state.to_dict())
 
 
 def saved_session_key() -> str:
