@@ -28,10 +28,24 @@ else
   "$uv" sync --frozen --no-build --inexact
 fi
 
-if [ "$mode" = dev ] && [ ! -x /usr/bin/chromium ]; then
-  # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+if [ "$mode" = dev ]; then
+  # What the tests run from Debian, installed with apt when missing (one update for all):
+  # Chromium for the browser tests (Playwright's own browser download is not used), and
+  # redis-server for the session store's tests (each test run starts its own on a free port).
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+  if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    # env inside sudo: sudo's env_reset would drop a variable set in front of it
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    if [[ " ${missing[*]} " == *" redis-server "* ]] && [ -d /run/systemd/system ]; then
+      # Only the program is wanted: the package also enables a system service on port 6379,
+      # started at every boot. Switch off the one we just installed (a container has no
+      # systemd, and its policy-rc.d already kept the install from starting it).
+      $sudo systemctl disable --now redis-server.service >/dev/null 2>&1 || true
+    fi
+  fi
 fi
