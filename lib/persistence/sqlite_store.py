@@ -208,7 +208,8 @@ def _connect(path: Path, max_mb: float) -> sqlite3.Connection:
     try:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # A damaged file fails here ("file is not a database", "malformed"); quick_check
-        # finds damage further in. It reads every page once: ~30 ms for a 120 MB file.
+        # finds damage further in. It reads every page, once per process: here ~30 ms per
+        # 100 MB on an idle machine, ~150 ms under heavy load (bench/store_writes.py).
         problem = db.execute("PRAGMA quick_check").fetchone()[0]
         if problem != "ok":  # "*** in database main ***" and then what is wrong
             detail = next((line for line in problem.splitlines() if not line.startswith("***")),
