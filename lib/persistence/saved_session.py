@@ -140,6 +140,22 @@ class SavedSession:
                 if self._is_setting(key):
                     self._settings[key] = self._keys.find(key).restore(self._codec.loads(text))
 
+    def forget(self) -> None:
+        """Remove everything this browser saved (a student leaving a shared lab computer):
+        what any of its tabs saved, not only what this session wrote."""
+        with self._lock:
+            self._written.clear()
+            self._settings.clear()
+            self.too_big.clear()
+            if self._store is None:
+                return
+            try:
+                names = list(self._store.load(self._session_key))
+                if names:
+                    self._store.save(self._session_key, {}, names)
+            except StoreError as exc:
+                self._failed(exc)
+
     def _encoded(self, state: Mapping[str, Any]) -> dict[str, str]:
         texts: dict[str, str] = {}
         for key in list(state.keys()):

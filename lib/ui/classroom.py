@@ -29,6 +29,8 @@ STORE = SharedStore()
 IN_FLIGHT = RunsInFlight()
 SAVED = "lab_saved_session"  # this session's SavedSession (never saved itself)
 NOTICES = "lab_classroom_notices"  # said once, on the next run drawn
+# The room's projector, and what this browser used of the shared key (the caps are kept).
+KEPT_ON_START_AFRESH = {SAVED, "lab_session_key", "lab_cookie_script", "lab_projector", "lab_usage"}
 
 
 @contextmanager
@@ -41,7 +43,7 @@ def around_the_page(page: str) -> Iterator[None]:
         for key, value in saved.forgotten_settings(st.session_state).items():
             st.session_state[key] = value
     projector.apply(st.sidebar)
-    _share_button(saved, page)
+    _share_and_forget_buttons(saved, page)
     _notices(saved)
     ctx = get_script_run_ctx()
     with IN_FLIGHT.running(saved_session_key(), ctx.session_id if ctx else ""):
@@ -124,12 +126,26 @@ def _notices(saved: SavedSession) -> None:
         st.warning(text, icon="💾")
 
 
-def _share_button(saved: SavedSession, page: str) -> None:
-    if st.sidebar.button("🔗 Share this setup", key="lab_share", width="stretch",
-                         help="A link (and a QR code) that opens this page with the same "
-                              "prompt, model and knobs. No key, no conversation."):
+def _share_and_forget_buttons(saved: SavedSession, page: str) -> None:
+    share, forget = st.sidebar.columns([3, 2])
+    if share.button("🔗 Share this setup", key="lab_share", width="stretch",
+                    help="A link (and a QR code) that opens this page with the same prompt, "
+                         "model and knobs. No key, no conversation."):
         values = saved.current(st.session_state, SAVED_KEYS.shared_on(page))
         _share_dialog(setup_url(st.context.url or "", values))
+    forget.button("🧹 Start afresh", key="lab_forget", width="stretch", on_click=_start_afresh,
+                  help="Forget everything this browser saved here (conversations, settings, "
+                       "results) and any key typed in this tab: for a shared computer.")
+
+
+def _start_afresh() -> None:
+    """A callback, before the page is drawn: every page opens as new."""
+    st.session_state[SAVED].forget()
+    for key in list(st.session_state.to_dict()):
+        if key not in KEPT_ON_START_AFRESH:
+            del st.session_state[key]
+    st.session_state[NOTICES] = [("success", "Started afresh: nothing of what this browser "
+                                             "saved is kept.")]
 
 
 @st.dialog("Share this setup", width="large")

@@ -91,6 +91,15 @@ def test_a_made_up_or_edited_cookie_opens_an_empty_session(streamlit_url, page):
     reload(page)
     expect(page.locator(MESSAGE).nth(0)).to_contain_text("tangerine")
 
+    # A shared lab computer: the student leaving starts afresh, the next one sees nothing.
+    page.locator(SIDEBAR).get_by_role("button", name="Start afresh").click()
+    wait_for_app_run(page)
+    expect(page.get_by_text("Started afresh")).to_be_visible()
+    assert page.locator(MESSAGE).count() == 0
+    reload(page)
+    expect(system_prompt(page)).to_have_value("You help travelers make plans for their trips.")
+    assert page.locator(MESSAGE).count() == 0
+
 
 def test_each_page_keeps_its_settings_across_a_reload(streamlit_url, page):
     def users():

@@ -19,7 +19,7 @@ NOT_SAVED = {
     r"lab_key_input_.*|lab_url_input_.*": "typed keys and URLs stay in the tab (the issue: never stored)",
     r"lab_saved_session|lab_session_key|lab_cookie_script": "classroom mode's own bookkeeping",
     r"lab_inspector|lab_providers": "the wire panel's raw exchange and the live clients",
-    r"lab_share|lab_operator_pw": "a button; the operator's password",
+    r"lab_share|lab_forget|lab_operator_pw": "buttons; the operator's password",
     r"chat_(stop|regenerate|resend|forgetting_demo|import|import_error|active_turn|token_counts|edit_.*)":
         "buttons, the upload, a running answer, counts recomputed on demand",
     r"compare_(send|stop|active)|anatomy_send": "buttons and a running comparison",

@@ -178,3 +178,18 @@ def test_a_shared_setup_carries_settings_and_prompts_never_work_or_keys(store):
     assert opener.adopt(shared) == shared
     assert opener.adopt({"chat_history": CONVERSATION, "lab_temperature": "hot",
                          "lab_key_input_openai": "sk-x", "chat_system": "ok"}) == {"chat_system": "ok"}
+
+
+def test_start_afresh_forgets_what_every_tab_of_this_browser_saved(store):
+    browser_id = new_browser_id()
+    one_tab, other_tab = browser(store, browser_id), browser(store, browser_id)
+    one_tab.save({"chat_history": CONVERSATION, "lab_temperature": 0.2})
+    other_tab.save({"tpl_rows": [{"uid": 7, "role": "user", "content": "hi"}]})
+    neighbour = browser(store)
+    neighbour.save({"chat_history": CONVERSATION})
+    one_tab.forget()
+    assert browser(store, browser_id).load() == {}
+    assert one_tab.forgotten_settings({}) == {}
+    one_tab.save({"chat_history": CONVERSATION[:1]})  # what comes next is saved as usual
+    assert browser(store, browser_id).load() == {"chat_history": CONVERSATION[:1]}
+    assert neighbour.load() == {"chat_history": CONVERSATION}
