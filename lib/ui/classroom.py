@@ -44,16 +44,25 @@ def around_the_page(page: str) -> Iterator[None]:
             st.session_state[key] = value
     projector.apply(st.sidebar)
     _share_and_forget_buttons(saved, page)
-    _notices(saved)
+    _notices()
+    saving_problems = st.empty()  # above the page, filled after it: what this run's save said
+    _show_saving_problems(saving_problems, saved)
     ctx = get_script_run_ctx()
     with IN_FLIGHT.running(saved_session_key(), ctx.session_id if ctx else ""):
         try:
             yield
-        finally:
-            # to_dict(), not the session state itself: once Streamlit has asked this run to
-            # stop (a reload, a closed tab), every item access raises StopException, and
-            # this save is what keeps the answer the run was streaming.
-            saved.save(st.session_state.to_dict())
+        except BaseException:
+            _save(saved)  # a click, a reload, st.stop(): no drawing now, the next run says it
+            raise
+        _save(saved)
+        _show_saving_problems(saving_problems, saved)
+
+
+def _save(saved: SavedSession) -> None:
+    # to_dict(), not the session state itself: once Streamlit has asked this run to stop (a
+    # reload, a closed tab), every item access raises StopException, and this save is what
+    # keeps the answer the run was streaming.
+    saved.save(st.session_state.to_dict())
 
 
 def saved_session_key() -> str:
@@ -113,17 +122,23 @@ def _open_setup_link(saved: SavedSession, notices: list) -> None:
                             "the person who shared it came with it: no key, no conversation."))
 
 
-def _notices(saved: SavedSession) -> None:
+def _notices() -> None:
     script = st.session_state.get("lab_cookie_script")
     if script:  # hidden: projector.py's CSS keeps this container out of the layout
         with st.container(key="lab_cookie"):
             st.html(script, unsafe_allow_javascript=True)
     for kind, text in st.session_state.pop(NOTICES, []):
         getattr(st, kind)(text, icon="💾")
-    if saved.problem:
-        st.warning(saved.problem, icon="💾")
-    for text in saved.too_big.values():
-        st.warning(text, icon="💾")
+
+
+def _show_saving_problems(slot, saved: SavedSession) -> None:
+    problems = ([saved.problem] if saved.problem else []) + list(saved.too_big.values())
+    if problems:
+        with slot.container():
+            for text in problems:
+                st.warning(text, icon="💾")
+    else:
+        slot.empty()
 
 
 def _share_and_forget_buttons(saved: SavedSession, page: str) -> None:

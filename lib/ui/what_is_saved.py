@@ -21,6 +21,7 @@ from lib.cost.pricing import CustomPrice
 from lib.deployment import SessionUsage
 from lib.persistence.codec import Codec
 from lib.persistence.keys import SavedKey, SavedKeys, choice, choices, flag, number, text
+from lib.persistence.saved_session import MAX_VALUE_BYTES
 from lib.structured.experiment import Trial
 from lib.structured.modes import Mode, ModeResult
 from lib.structured.runs import AskRun, ExperimentRun
@@ -64,9 +65,9 @@ def _custom_prices(value: Any) -> dict[str, CustomPrice]:
     return {name: CustomPrice.model_validate(price) for name, price in value.items()}
 
 
-def _setting(name: str, check, page: str | None, prefix: bool = False) -> SavedKey:
+def _setting(name: str, check, page: str | None, prefix: bool = False, label: str = "") -> SavedKey:
     """A widget's value, shared by "Share this setup"."""
-    return SavedKey(name, check, prefix=prefix, shared=True, page=page)
+    return SavedKey(name, check, prefix=prefix, shared=True, page=page, label=label)
 
 
 def _work(name: str, check, page: str | None, label: str, shared: bool = False,
@@ -74,7 +75,7 @@ def _work(name: str, check, page: str | None, label: str, shared: bool = False,
     return SavedKey(name, check, save=save, setting=False, shared=shared, page=page, label=label)
 
 
-PROMPT = text(100_000)
+PROMPT = text(MAX_VALUE_BYTES)  # what is too big to keep is said when it is saved
 CHAT, BVI, TEMPLATES, STRUCTURED, COST, TIMELINE = (
     "streaming_chat", "base_vs_instruct", "chat_templates", "structured_outputs",
     "cost_simulator", "timeline")
@@ -97,17 +98,17 @@ SAVED_KEYS = SavedKeys([
           save=lambda usage: {"requests": usage.requests, "spent_usd": usage.spent_usd}),
     # Streaming chat
     _setting("chat_system_preset", choice, CHAT),
-    _setting("chat_system", PROMPT, CHAT),
+    _setting("chat_system", PROMPT, CHAT, label="the system prompt"),
     _setting("chat_streaming", flag, CHAT),
     _setting("chat_view", choice, CHAT),
     _setting("chat_context_strategy", choice, CHAT),
     _setting("chat_context_last", number(1, 200, whole=True), CHAT),
     _setting("chat_context_budget", number(64, 1_000_000, whole=True), CHAT),
-    _setting("compare_prompt", PROMPT, CHAT),
+    _setting("compare_prompt", PROMPT, CHAT, label="the comparison's prompt"),
     _setting("compare_panes", choice, CHAT),
     _setting("compare_provider_", choice, CHAT, prefix=True),
     _setting("compare_model_", text(500), CHAT, prefix=True),
-    _setting("anatomy_prompt", PROMPT, CHAT),
+    _setting("anatomy_prompt", PROMPT, CHAT, label="the anatomy question"),
     _work("chat_history", restored_history, CHAT, "the conversation"),
     _work("chat_summaries", _of_type(dict), CHAT, "the conversation's summary"),
     _work("compare_results", _list_of(dict), CHAT, "the comparison's answers"),
@@ -122,8 +123,8 @@ SAVED_KEYS = SavedKeys([
     _setting("bvi_top_k", _bounds(Knobs, "top_k", whole=True), BVI),
     _setting("bvi_top_p", _bounds(Knobs, "top_p"), BVI),
     _setting("bvi_seed", _bounds(Knobs, "seed", whole=True, optional=True), BVI),
-    _setting("bvi_prompt", PROMPT, BVI),
-    _setting("bvi_system", PROMPT, BVI),
+    _setting("bvi_prompt", PROMPT, BVI, label="the prompt"),
+    _setting("bvi_system", PROMPT, BVI, label="the instruct model's system prompt"),
     _setting("bvi_format", choice, BVI),
     _work("bvi_run", restored_run, BVI, "the last run of both models", save=saved_run),
     # Chat templates and the token viewer
@@ -132,22 +133,22 @@ SAVED_KEYS = SavedKeys([
     _setting("tpl_highlight", flag, TEMPLATES),
     _setting("tpl_ids", flag, TEMPLATES),
     _work("tpl_rows", restored_rows, TEMPLATES, "the conversation being templated", shared=True),
-    _setting("tv_text", PROMPT, TEMPLATES),
+    _setting("tv_text", PROMPT, TEMPLATES, label="the text to tokenize"),
     _setting("tv_picked", choices, TEMPLATES),
     _setting("tv_ids", flag, TEMPLATES),
     # Structured outputs
     _setting("so_schema_choice", choice, STRUCTURED),
-    _setting("so_pasted", PROMPT, STRUCTURED),
+    _setting("so_pasted", PROMPT, STRUCTURED, label="the pasted JSON Schema"),
     _setting("so_builder_title", text(500), STRUCTURED),
     _work("so_builder_table", _list_of(dict), STRUCTURED, "the schema builder's fields", shared=True),
-    _setting("so_question_", PROMPT, STRUCTURED, prefix=True),
+    _setting("so_question_", PROMPT, STRUCTURED, prefix=True, label="the question"),
     _setting("so_runs", number(1, 50, whole=True), STRUCTURED),
     _setting("so_modes", _list_of(Mode), STRUCTURED),
     _work("so_ask_run", _of_type(AskRun), STRUCTURED, "the three answers"),
     _work("so_experiment", _of_type(ExperimentRun), STRUCTURED, "the experiment's results"),
     # Cost simulator
     *(_setting(name, choice, COST) for name in ("input_mode", "encoding", "per", "period")),
-    _setting("input_text", PROMPT, COST),
+    _setting("input_text", PROMPT, COST, label="the prompt to count"),
     *(_setting(name, WHOLE, COST) for name in (
         "input_words", "output_tokens", "users", "turns", "system_tokens", "user_tokens",
         "reply_tokens", "window", "summary_tokens")),

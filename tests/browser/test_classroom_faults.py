@@ -154,3 +154,20 @@ def test_a_full_store_keeps_the_conversation_in_the_tab(start_streamlit, fault_s
     expect(page.locator(MESSAGE)).to_have_count(4)
     assert page.locator(EXCEPTION).count() == 0
     assert "Traceback" not in url.log()
+
+
+def test_a_value_too_big_to_keep_is_said_and_everything_else_is_kept(streamlit_url, page):
+    open_page(page, streamlit_url)
+    send(page, "A small question.")
+    page.get_by_text("Time to first token").wait_for(timeout=90_000)
+    wait_for_app_run(page, timeout=60_000)
+    huge = "Answer like a pirate. " * 100_000  # 2.2 MB of system prompt
+    system_prompt(page).fill(huge)
+    system_prompt(page).press("Control+Enter")
+    wait_for_app_run(page, timeout=60_000)
+    expect(page.get_by_text("The system prompt is too big to keep across a reload")).to_be_visible()
+    assert len(system_prompt(page).input_value()) == len(huge)  # kept in the tab
+    reload(page)
+    expect(page.locator(MESSAGE)).to_have_count(2)  # the conversation was saved all the same
+    expect(system_prompt(page)).to_have_value("You help travelers make plans for their trips.")
+    assert page.locator(EXCEPTION).count() == 0
