@@ -36,6 +36,12 @@ class SavedKey:
     shared: bool = False
     page: str | None = None  # the lesson it belongs to (None: every page's sidebar)
     label: str = ""  # what it is, for a message ("the conversation")
+    # For a result the page replaces with a new object for each click, and that only grows
+    # while its run goes on (an interrupted run's thread may still add to it): a cheap
+    # summary of how far it got. The value is encoded again only when its object or its
+    # version changes, not on every run (a base vs instruct run with every token's
+    # candidates is ~1 MB of JSON, ~100 ms to encode).
+    version: Callable[[Any], Any] | None = None
 
     def matches(self, key: str) -> bool:
         return key.startswith(self.name) if self.prefix else key == self.name

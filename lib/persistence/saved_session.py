@@ -39,6 +39,7 @@ class SavedSession:
         self._lock = threading.Lock()  # an interrupted run and the next one may save at once
         self._written: dict[str, str] = {}  # key -> the JSON text the store holds
         self._settings: dict[str, Any] = {}  # settings to put back when Streamlit forgot them
+        self._encoded_results: dict[str, tuple[Any, Any, str]] = {}  # key -> (object, version, text)
         self._retry_at = 0.0
         self.problem: str | None = None  # why saving fails now (the store), for the screen
         self.too_big: dict[str, str] = {}  # key -> why it is not kept (its size)
@@ -74,6 +75,8 @@ class SavedSession:
                 self._written[key] = text
                 if spec.setting:
                     self._settings[key] = value
+                if spec.version:
+                    self._encoded_results[key] = (value, spec.version(value), text)
         return values
 
     def adopt(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,6 +149,7 @@ class SavedSession:
         with self._lock:
             self._written.clear()
             self._settings.clear()
+            self._encoded_results.clear()
             self.too_big.clear()
             if self._store is None:
                 return
@@ -162,10 +166,18 @@ class SavedSession:
             spec = self._keys.find(key)
             if spec is None:
                 continue
+            value = state[key]
             try:
-                text = self._codec.dumps(spec.save(state[key]))
-            except (Unsaveable, KeyError, TypeError, ValueError):
+                version = spec.version(value) if spec.version else None
+                known = self._encoded_results.get(key)
+                if known is not None and known[0] is value and known[1] == version:
+                    texts[key] = known[2]
+                    continue
+                text = self._codec.dumps(spec.save(value))
+            except (Unsaveable, AttributeError, KeyError, TypeError, ValueError):
                 continue  # not (or no longer) a saveable value: the page keeps it in memory
+            if spec.version:  # the object itself is kept: its id is not reused meanwhile
+                self._encoded_results[key] = (value, version, text)
             if len(text) > MAX_VALUE_BYTES:
                 self.too_big[key] = _too_big(spec.label or key, len(text))
                 if key in self._written:

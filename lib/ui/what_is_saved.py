@@ -75,6 +75,17 @@ def _work(name: str, check, page: str | None, label: str, shared: bool = False,
     return SavedKey(name, check, save=save, setting=False, shared=shared, page=page, label=label)
 
 
+def _result(name: str, check, page: str, label: str, version, save=lambda value: value) -> SavedKey:
+    """A click's results: a new object per click, growing only while its run goes on."""
+    return SavedKey(name, check, save=save, setting=False, page=page, label=label,
+                    version=version)
+
+
+def _run_version(run) -> tuple:
+    """How far both panes of a base vs instruct run got (a live Run or a SavedRun)."""
+    return tuple((len(pane.text), len(pane.steps), str(pane.error)) for pane in (run.base, run.instruct))
+
+
 PROMPT = text(MAX_VALUE_BYTES)  # what is too big to keep is said when it is saved
 CHAT, BVI, TEMPLATES, STRUCTURED, COST, TIMELINE = (
     "streaming_chat", "base_vs_instruct", "chat_templates", "structured_outputs",
@@ -111,8 +122,8 @@ SAVED_KEYS = SavedKeys([
     _setting("anatomy_prompt", PROMPT, CHAT, label="the anatomy question"),
     _work("chat_history", restored_history, CHAT, "the conversation"),
     _work("chat_summaries", _of_type(dict), CHAT, "the conversation's summary"),
-    _work("compare_results", _list_of(dict), CHAT, "the comparison's answers"),
-    _work("anatomy_specimens", _of_type(tuple), CHAT, "the response taken apart"),
+    _result("compare_results", _list_of(dict), CHAT, "the comparison's answers", len),
+    _result("anatomy_specimens", _of_type(tuple), CHAT, "the response taken apart", len),
     # Base vs instruct
     _setting("bvi_provider", choice, BVI),
     _setting("bvi_base_model_", text(500), BVI, prefix=True),
@@ -126,7 +137,8 @@ SAVED_KEYS = SavedKeys([
     _setting("bvi_prompt", PROMPT, BVI, label="the prompt"),
     _setting("bvi_system", PROMPT, BVI, label="the instruct model's system prompt"),
     _setting("bvi_format", choice, BVI),
-    _work("bvi_run", restored_run, BVI, "the last run of both models", save=saved_run),
+    _result("bvi_run", restored_run, BVI, "the last run of both models", _run_version,
+            save=saved_run),
     # Chat templates and the token viewer
     _setting("tpl_sources", choices, TEMPLATES),
     _setting("tpl_generation_prompt", flag, TEMPLATES),
@@ -144,8 +156,10 @@ SAVED_KEYS = SavedKeys([
     _setting("so_question_", PROMPT, STRUCTURED, prefix=True, label="the question"),
     _setting("so_runs", number(1, 50, whole=True), STRUCTURED),
     _setting("so_modes", _list_of(Mode), STRUCTURED),
-    _work("so_ask_run", _of_type(AskRun), STRUCTURED, "the three answers"),
-    _work("so_experiment", _of_type(ExperimentRun), STRUCTURED, "the experiment's results"),
+    _result("so_ask_run", _of_type(AskRun), STRUCTURED, "the three answers",
+            lambda run: len(run.results)),
+    _result("so_experiment", _of_type(ExperimentRun), STRUCTURED, "the experiment's results",
+            lambda run: (len(run.trials), run.stopped)),
     # Cost simulator
     *(_setting(name, choice, COST) for name in ("input_mode", "encoding", "per", "period")),
     _setting("input_text", PROMPT, COST, label="the prompt to count"),

@@ -193,3 +193,39 @@ def test_start_afresh_forgets_what_every_tab_of_this_browser_saved(store):
     one_tab.save({"chat_history": CONVERSATION[:1]})  # what comes next is saved as usual
     assert browser(store, browser_id).load() == {"chat_history": CONVERSATION[:1]}
     assert neighbour.load() == {"chat_history": CONVERSATION}
+
+
+def test_a_result_is_encoded_once_until_it_grows(store):
+    """Results are big (a base vs instruct run is ~1 MB of JSON): not encoded again on every
+    click, yet a trial an interrupted run's thread adds after a save is still saved."""
+    from lib.persistence.codec import Codec
+    from lib.structured.experiment import Trial
+    from lib.structured.modes import Mode, ModeResult
+    from lib.structured.runs import ExperimentRun
+    from lib.ui.what_is_saved import CODEC as APP_CODEC
+
+    class CountingCodec(Codec):
+        encoded: list[str] = []
+
+        def __init__(self):
+            super().__init__()
+            self.__dict__.update(APP_CODEC.__dict__)
+
+        def dumps(self, value):
+            self.encoded.append(type(value).__name__)
+            return super().dumps(value)
+
+    codec = CountingCodec()
+    browser_id = new_browser_id()
+    saved = SavedSession(store, session_key(browser_id), SAVED_KEYS, codec)
+    trial = Trial.of(ModeResult(Mode.SCHEMA, Mode.SCHEMA, text="{}"), 1)
+    run = ExperimentRun(2, "Location", trials=[trial])
+    state = {"so_experiment": run}
+    for _ in range(3):
+        saved.save(state)
+    assert codec.encoded.count("ExperimentRun") == 1
+    run.trials.append(trial)  # the old run's thread, after the save
+    saved.save(state)
+    assert codec.encoded.count("ExperimentRun") == 2
+    back = SavedSession(store, session_key(browser_id), SAVED_KEYS, APP_CODEC).load()
+    assert len(back["so_experiment"].trials) == 2
