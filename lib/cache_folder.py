@@ -30,9 +30,13 @@ def app_cache_root(environ: Mapping[str, str] | None = None) -> list[Path]:
     chosen = environ.get(CACHE_ENV, "").strip()
     if chosen:
         return [Path(chosen).expanduser()]
+    shared = Path(tempfile.gettempdir()) / APP_FOLDER
     xdg = environ.get("XDG_CACHE_HOME", "").strip()
-    user_cache = Path(xdg) if xdg else Path.home() / ".cache"
-    return [user_cache / APP_FOLDER, Path(tempfile.gettempdir()) / APP_FOLDER]
+    try:
+        user_cache = Path(xdg) if xdg else Path.home() / ".cache"
+    except RuntimeError:  # no HOME and no passwd entry (a container run under any uid)
+        return [shared]
+    return [user_cache / APP_FOLDER, shared]
 
 
 def make_private_dirs(folder: Path) -> None:

@@ -22,11 +22,22 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 BUILTIN_ID = "builtin"
 
 EndpointKind = Literal["openai_compatible", "builtin"]
 Source = Literal["secrets", "environment", "sidebar", "preset"]
+
+
+def without_credentials(url: str) -> str:
+    """The URL without a user name, password or query string (a typed base URL may carry
+    a key in either): what may be shown, logged or saved."""
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class Endpoint:
             return "this machine (llama.cpp server)"
         if self.url_private:
             return "private (set by the operator)"
-        return self.base_url or ""
+        return without_credentials(self.base_url or "")
 
     @property
     def fingerprint(self) -> str:

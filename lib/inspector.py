@@ -29,6 +29,9 @@ SECRET_HEADERS = frozenset(
 # Key shapes of the common providers, caught even when we were never told the key
 # (a provider echoing a key back in an error message, say).
 KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|sk_[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{20,})")
+# A user name and password inside a URL (http://user:password@host/v1): a typed base URL may
+# carry them, and every request line and error message would repeat them.
+URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@]+@")
 MAX_BODY_BYTES = 512_000
 
 
@@ -48,7 +51,7 @@ class Redactor:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return KEY_PATTERN.sub(REDACTED, text)
+        return URL_CREDENTIALS.sub(f"{REDACTED}@", KEY_PATTERN.sub(REDACTED, text))
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         return {

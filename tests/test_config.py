@@ -93,3 +93,16 @@ def test_fingerprint_tells_keys_apart_without_holding_them():
     b = by_id(resolve_endpoints({}, {"OPENAI_API_KEY": "sk-bbbbbbbb"}, {}))["openai"]
     assert a.fingerprint != b.fingerprint
     assert "sk-aaaaaaaa" not in a.fingerprint
+
+
+def test_a_typed_url_with_credentials_is_shown_without_them():
+    from lib.config import without_credentials
+    from lib.inspector import REDACTED, Redactor
+
+    typed = {"openai.base_url": "http://student:hunter2-canary@10.0.0.5:8000/v1?key=sk-q-canary"}
+    openai = next(e for e in resolve_endpoints({}, {}, typed) if e.id == "openai")
+    assert openai.shown_url == "http://10.0.0.5:8000/v1"
+    assert "canary" not in openai.shown_url
+    assert without_credentials("not a url") == "not a url"
+    line = "POST http://student:hunter2-canary@10.0.0.5:8000/v1/chat/completions"
+    assert Redactor()(line) == f"POST http://{REDACTED}@10.0.0.5:8000/v1/chat/completions"

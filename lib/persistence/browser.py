@@ -35,7 +35,8 @@ def session_key(browser_id: str) -> str:
 def cookie_script(browser_id: str, days: float) -> str:
     """JavaScript that sets the cookie in the page (Streamlit reads cookies, never sets
     them). Lax: sent when a student follows a link to the app; Secure on https."""
-    assert parse_browser_id(browser_id)  # nothing but the id's own characters in the script
+    if parse_browser_id(browser_id) is None:  # nothing but the id's own characters in a script
+        raise ValueError("not a browser id")
     max_age = int(days * 86400)
     return ("<script>document.cookie = "
             f"'{COOKIE}={browser_id}; Max-Age={max_age}; Path=/; SameSite=Lax' + "

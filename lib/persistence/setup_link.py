@@ -1,7 +1,7 @@
 """A shared setup as a link: the page's settings and prompts packed into ``?setup=``.
 
 An instructor clicks "Share this setup" and the class opens the same page, prompt, model,
-knobs and schema. The link holds only what lib/ui/what_is_saved.py marks as shared: never a
+knobs and schema. The link holds only what lib/what_is_saved.py marks as shared: never a
 key, a conversation or results. Compact (JSON, zlib, base64url) so the QR code of a long
 prompt still scans. A link is untrusted input: it is size-checked before and after
 unpacking, and every value in it is checked like a saved one before it reaches a widget.
@@ -24,6 +24,10 @@ MAX_UNPACKED_BYTES = 256_000
 
 class SetupLinkError(ValueError):
     """A link that is not a setup (cut short, edited, from elsewhere); says so in one line."""
+
+
+class SetupTooLong(ValueError):
+    """A setup too long to share as a link (a very long prompt or schema)."""
 
 
 def pack(values: dict[str, Any]) -> str:
@@ -52,11 +56,18 @@ def unpack(token: str) -> dict[str, Any]:
 
 
 def setup_url(page_url: str, values: dict[str, Any]) -> str:
-    return f"{page_url}?{urlencode({PARAM: pack(values)})}"
+    """The link; SetupTooLong if it would be longer than a link opens (``unpack``'s limit)."""
+    token = pack(values)
+    if len(token) > MAX_TOKEN_CHARS:
+        raise SetupTooLong(f"This setup is too long to share as a link ({len(token):,} "
+                           f"characters packed; at most {MAX_TOKEN_CHARS:,}): shorten the "
+                           "longest prompt or schema, or share it as a file.")
+    return f"{page_url}?{urlencode({PARAM: token})}"
 
 
 def qr_png(url: str) -> bytes:
-    """The link as a QR code (PNG), big enough to scan from the back of a room."""
+    """The link as a QR code (PNG), big enough to scan from the back of a room; ValueError
+    (segno's DataOverflowError) when it holds more than a QR code can (~2.9 kB)."""
     import segno
 
     out = io.BytesIO()

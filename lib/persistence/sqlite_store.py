@@ -47,7 +47,7 @@ from lib.persistence.store import (
     check_session,
 )
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 2000  # the store lock is held meanwhile: every session of the process waits too
 SWEEP_EVERY_S = 3600.0  # expired sessions are deleted at open, then after a save this often
 WAL_LIMIT_BYTES = 16 << 20  # after a checkpoint the -wal file shrinks back to this
 SCHEMA = (

@@ -46,31 +46,45 @@ _SESSION = re.compile(r"[0-9a-f]{64}")
 
 
 class StoreError(RuntimeError):
-    """The store can't be used right now. ``str(exc)`` is one or two plain sentences for a
-    student's screen: what happened and that work stays in this tab only. It never contains
-    a password (a Redis URL's is masked). ``reason`` is the short cause alone, for the
-    operator's log (also in the message, in brackets)."""
+    """The store can't be used right now. ``str(exc)`` is one or two plain sentences for the
+    operator (the log, the operator's view): what happened, where, and what to do; it never
+    contains a password (a Redis URL's is masked). ``for_students`` is the sentence for a
+    student's screen, without paths or hosts. ``reason`` is the short cause alone."""
+
+    state = "failed"  # what happened to the store, in the student's sentence
 
     def __init__(self, message: str, reason: str = "") -> None:
         super().__init__(message)
         self.reason = reason
 
+    def for_students(self) -> str:
+        return (f"Your work is not being saved on the server right now (the session store "
+                f"{self.state}): it stays in this tab, but a reload would lose it.")
+
 
 class StoreFull(StoreError):
     """The disk, the file's size limit (LAB_STORE_MAX_MB) or Redis's memory is full."""
 
+    state = "is full"
+
 
 class StoreDamaged(StoreError):
     """The store's file is corrupt (not a database, malformed)."""
+
+    state = "is damaged"
 
 
 class StoreRefused(StoreError):
     """The store was not used: a file or folder another user owns or may write to, or a
     setting that can't be read."""
 
+    state = "can't be used"
+
 
 class StoreUnavailable(StoreError):
     """The server is down or slow, or the file stayed locked too long; may pass."""
+
+    state = "can't be reached"
 
 
 class SessionStore(Protocol):

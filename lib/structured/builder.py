@@ -139,3 +139,26 @@ def _reachable(children: dict[str, list]) -> set[str]:
                 if row["type"] == "object":
                     stack.append(row["name"])
     return seen
+
+
+MAX_ROWS = 200
+
+
+def restored_rows(value: Any) -> list[dict[str, Any]]:
+    """Builder rows read back (the session store, a shared link), checked before
+    ``st.data_editor`` gets them: it refuses a value of the wrong type in a typed column.
+    Known columns only, text or empty in the text columns, true/false in the flags."""
+    if not isinstance(value, list) or len(value) > MAX_ROWS:
+        raise ValueError("not builder rows")
+    rows = []
+    for row in value:
+        if not isinstance(row, dict) or set(row) - set(COLUMNS):
+            raise ValueError("not a builder row")
+        for column, cell in row.items():
+            flag = column in ("list", "required")
+            if cell is not None and not isinstance(cell, bool if flag else str):
+                raise ValueError(f"{column} holds {type(cell).__name__}")
+        if row.get("type") not in (None, *TYPES):
+            raise ValueError("unknown type")
+        rows.append({column: row.get(column) for column in COLUMNS})
+    return rows

@@ -1,5 +1,5 @@
 """Classroom mode, around every page: this browser's work saved and restored, the projector
-view, and "Share this setup".
+view, "Share this setup" and "Start afresh".
 
 Home.py runs each page inside ``around_the_page``. Before the page: on a session's first
 run, find this browser (its cookie), load what it saved and open a shared setup link;
@@ -19,18 +19,23 @@ from lib.persistence.browser import (COOKIE, cookie_script, new_browser_id, pars
                                      session_key)
 from lib.persistence.in_flight import RunsInFlight
 from lib.persistence.saved_session import SavedSession
-from lib.persistence.setup_link import PARAM, SetupLinkError, qr_png, setup_url, unpack
+from lib.persistence.setup_link import (PARAM, SetupLinkError, SetupTooLong, qr_png,
+                                        setup_url, unpack)
 from lib.persistence.shared_store import SharedStore
 from lib.persistence.store import DEFAULT_DAYS
 from lib.ui import projector
-from lib.ui.what_is_saved import CODEC, SAVED_KEYS
+from lib.what_is_saved import CODEC, SAVED_KEYS
 
 STORE = SharedStore()
 IN_FLIGHT = RunsInFlight()
 SAVED = "lab_saved_session"  # this session's SavedSession (never saved itself)
+SESSION_KEY = "lab_session_key"  # the store's name for this browser
+COOKIE_SCRIPT = "lab_cookie_script"
 NOTICES = "lab_classroom_notices"  # said once, on the next run drawn
-# The room's projector, and what this browser used of the shared key (the caps are kept).
-KEPT_ON_START_AFRESH = {SAVED, "lab_session_key", "lab_cookie_script", "lab_projector", "lab_usage"}
+# Start afresh keeps the room's projector, what this browser used of the shared key (the
+# caps still count), and the answers being streamed (the next run settles them).
+KEPT_ON_START_AFRESH = {SAVED, SESSION_KEY, COOKIE_SCRIPT, "lab_projector", "lab_usage",
+                        "chat_active_turn", "compare_active"}
 
 
 @contextmanager
@@ -40,15 +45,16 @@ def around_the_page(page: str) -> Iterator[None]:
     if saved is None:
         saved = _start_session()
     else:
-        for key, value in saved.forgotten_settings(st.session_state).items():
+        state = st.session_state.to_dict()
+        for key, value in {**saved.forgotten_settings(state), **saved.catch_up(state)}.items():
             st.session_state[key] = value
     projector.apply(st.sidebar)
-    _share_and_forget_buttons(saved, page)
+    _share_and_start_afresh(saved, page)
     _notices()
     saving_problems = st.empty()  # above the page, filled after it: what this run's save said
     _show_saving_problems(saving_problems, saved)
     ctx = get_script_run_ctx()
-    with IN_FLIGHT.running(saved_session_key(), ctx.session_id if ctx else ""):
+    with IN_FLIGHT.running(st.session_state[SESSION_KEY], ctx.session_id if ctx else ""):
         try:
             yield
         except BaseException:
@@ -65,10 +71,6 @@ def _save(saved: SavedSession) -> None:
     saved.save(st.session_state.to_dict())
 
 
-def saved_session_key() -> str:
-    return st.session_state.get("lab_session_key", "")
-
-
 def _start_session() -> SavedSession:
     """This browser's saved work, loaded into a new session (a reload, a new tab, a phone
     that woke up), and any shared setup the link carries."""
@@ -78,24 +80,26 @@ def _start_session() -> SavedSession:
     if isinstance(raw, str) and raw and browser_id is None:
         notices.append(("warning", "This browser's saved-session cookie was not one of ours "
                                    "(edited or damaged?), so this is a new, empty session."))
-    browser_id = browser_id or new_browser_id()
-    key = st.session_state["lab_session_key"] = session_key(browser_id)
-    store, problem = STORE.get()
-    saved = SavedSession(store, key, SAVED_KEYS, CODEC)
-    if problem:
-        saved.problem = problem
+    saved = _new_saved_session(browser_id or new_browser_id(), new_browser=browser_id is None)
     ctx = get_script_run_ctx()
     if ctx is not None:
-        IN_FLIGHT.wait_for_ended_sessions(key, ctx.session_id, _connected)
+        IN_FLIGHT.wait_for_ended_sessions(st.session_state[SESSION_KEY], ctx.session_id,
+                                          _connected)
     for name, value in saved.load().items():
         st.session_state[name] = value
     projector.from_link()
     _open_setup_link(saved, notices)
-    st.session_state[SAVED] = saved
+    return saved
+
+
+def _new_saved_session(browser_id: str, new_browser: bool) -> SavedSession:
+    key = st.session_state[SESSION_KEY] = session_key(browser_id)
+    saved = st.session_state[SAVED] = SavedSession(STORE.get, key, SAVED_KEYS, CODEC,
+                                                   new_browser=new_browser, report=STORE.report)
     # Set (again) on every new session: the cookie lives as long as the saved work, which
     # is kept for LAB_STORE_DAYS after its last use.
-    days = getattr(store, "days", DEFAULT_DAYS)
-    st.session_state["lab_cookie_script"] = cookie_script(browser_id, days)
+    store, _ = STORE.get()
+    st.session_state[COOKIE_SCRIPT] = cookie_script(browser_id, getattr(store, "days", DEFAULT_DAYS))
     return saved
 
 
@@ -118,12 +122,16 @@ def _open_setup_link(saved: SavedSession, notices: list) -> None:
     adopted = saved.adopt(values)
     for name, value in adopted.items():
         st.session_state[name] = value
-    notices.append(("info", f"Opened a shared setup ({len(adopted)} settings). Nothing of "
-                            "the person who shared it came with it: no key, no conversation."))
+    left_out = len(values) - len(adopted)
+    notices.append(("info", f"Opened a shared setup ({len(adopted)} settings"
+                            + (f"; {left_out} that don't fit this app were left out" if left_out
+                               else "")
+                            + "). Nothing of the person who shared it came with it: no key, no "
+                              "conversation."))
 
 
 def _notices() -> None:
-    script = st.session_state.get("lab_cookie_script")
+    script = st.session_state.get(COOKIE_SCRIPT)
     if script:  # hidden: projector.py's CSS keeps this container out of the layout
         with st.container(key="lab_cookie"):
             st.html(script, unsafe_allow_javascript=True)
@@ -141,31 +149,46 @@ def _show_saving_problems(slot, saved: SavedSession) -> None:
         slot.empty()
 
 
-def _share_and_forget_buttons(saved: SavedSession, page: str) -> None:
-    share, forget = st.sidebar.columns([3, 2])
+def _share_and_start_afresh(saved: SavedSession, page: str) -> None:
+    share, afresh = st.sidebar.columns([3, 2])
     if share.button("🔗 Share this setup", key="lab_share", width="stretch",
                     help="A link (and a QR code) that opens this page with the same prompt, "
                          "model and knobs. No key, no conversation."):
-        values = saved.current(st.session_state, SAVED_KEYS.shared_on(page))
-        _share_dialog(setup_url(st.context.url or "", values))
-    forget.button("🧹 Start afresh", key="lab_forget", width="stretch", on_click=_start_afresh,
-                  help="Forget everything this browser saved here (conversations, settings, "
-                       "results) and any key typed in this tab: for a shared computer.")
+        values = saved.current(st.session_state.to_dict(), SAVED_KEYS.shared_on(page))
+        _share_dialog(st.context.url or "", values)
+    with afresh.popover("🧹 Start afresh", width="stretch",
+                        help="For a shared computer: forget everything this browser saved."):
+        st.write("Forget everything this browser saved here (conversations, settings, "
+                 "results) and any key typed in this tab? Every page opens as new.")
+        st.button("Forget it all", key="lab_forget", type="primary", on_click=_start_afresh)
 
 
 def _start_afresh() -> None:
-    """A callback, before the page is drawn: every page opens as new."""
+    """A callback, before the page is drawn. The browser gets a new id (a new cookie), so
+    nothing saved under the old one can come back, even if deleting it failed; its other
+    tabs still write under the old id, which nobody will read again."""
     st.session_state[SAVED].forget()
+    for client in st.session_state.get("lab_providers", {}).values():
+        client.close()
     for key in list(st.session_state.to_dict()):
         if key not in KEPT_ON_START_AFRESH:
             del st.session_state[key]
-    st.session_state[NOTICES] = [("success", "Started afresh: nothing of what this browser "
-                                             "saved is kept.")]
+    _new_saved_session(new_browser_id(), new_browser=True)
+    st.session_state[NOTICES] = [("success", "Started afresh: nothing this browser saved "
+                                             "before is kept.")]
 
 
 @st.dialog("Share this setup", width="large")
-def _share_dialog(url: str) -> None:
+def _share_dialog(page_url: str, values: dict) -> None:
     st.write("Whoever opens this link gets this page with your prompt, model, knobs and "
              "schema. Not your key, your conversation or your results.")
+    try:
+        url = setup_url(page_url, values)
+    except SetupTooLong as exc:
+        st.warning(str(exc))
+        return
     st.code(url, language=None, wrap_lines=True)
-    st.image(qr_png(url), caption="Scan to open it on a phone", width=320)
+    try:
+        st.image(qr_png(url), caption="Scan to open it on a phone", width=320)
+    except ValueError:  # segno: too much for a QR code
+        st.caption("This setup is too long for a QR code (a long prompt?): share the link.")

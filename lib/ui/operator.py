@@ -39,3 +39,8 @@ def operator_panel() -> None:
         else:
             st.caption("No requests on the deployment's keys yet.")
         st.caption("Since the app process started; a restart (or Cloud waking the app) resets them.")
+        from lib.ui.classroom import STORE  # the page's own run already opened it
+
+        st.caption(f"Session store: {STORE.description}.")
+        if STORE.last_problem:
+            st.warning(f"Last session-store problem: {STORE.last_problem}")

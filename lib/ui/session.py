@@ -81,8 +81,9 @@ def policy() -> DeploymentPolicy:
 
 
 def usage() -> SessionUsage:
-    """What this browser session has used of the deployment's keys (a courtesy cap: a new
-    session starts again at zero; the process-wide LEDGER does not)."""
+    """What this browser has used of the deployment's keys (a courtesy cap, saved with the
+    browser's work, so a reload does not reset it; a browser without its cookie starts again
+    at zero; the process-wide LEDGER counts everyone)."""
     return st.session_state.setdefault("lab_usage", SessionUsage())
 
 

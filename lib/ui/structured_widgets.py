@@ -22,7 +22,7 @@ from lib.structured.support import json_schema_support, local_engine
 from lib.ui import session
 from lib.ui.provider_picker import Choice
 
-BUILDER_TABLE = "so_builder_table"  # the builder's rows as edited (lib/ui/what_is_saved.py)
+BUILDER_TABLE = "so_builder_table"  # the builder's rows as edited (lib/what_is_saved.py)
 BUILDER_START = "so_builder_start"
 SCHEMA_CHOICES = ("Location (the lecture's)", "Trip itinerary (nested)", "Build your own",
                   "Paste a JSON Schema")
@@ -65,9 +65,11 @@ def _builder() -> OutputSchema:
                "`null` instead.")
     title = st.text_input("Schema name", "Location", key="so_builder_title")
     # The editor's own state holds edits to the rows it started from, so it starts from the
-    # same rows for the whole session: the lecture's, or the table a reload brought back.
-    start = st.session_state.setdefault(BUILDER_START, st.session_state.get(BUILDER_TABLE,
-                                                                           builder.LOCATION_ROWS))
+    # same rows as long as that state lives: the lecture's, or the table kept for this
+    # browser (after a reload, or once Streamlit dropped the editor's state on another page).
+    if "so_builder_rows" not in st.session_state or BUILDER_START not in st.session_state:
+        st.session_state[BUILDER_START] = st.session_state.get(BUILDER_TABLE, builder.LOCATION_ROWS)
+    start = st.session_state[BUILDER_START]
     rows = st.data_editor(
         start, num_rows="dynamic", key="so_builder_rows", width="stretch",
         column_config={

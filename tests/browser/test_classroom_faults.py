@@ -133,7 +133,7 @@ def test_a_store_owned_by_another_user_is_refused_with_a_message(start_streamlit
     store.write_bytes(b"")
     os.chown(store, 65534, 65534)  # nobody's (the tests run as root)
     url = start_streamlit({"LAB_STORE_URL": f"sqlite:///{store}"})
-    _chat_goes_on_with_a_store_note(page, url, "another user")
+    _chat_goes_on_with_a_store_note(page, url, "can't be used")
     assert "Traceback" not in url.log()
 
 

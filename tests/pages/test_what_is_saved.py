@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.lessons import LESSONS
-from lib.ui.what_is_saved import CODEC, SAVED_KEYS
+from lib.what_is_saved import CODEC, SAVED_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +37,9 @@ def not_saved(key: str) -> bool:
     return any(re.fullmatch(pattern, key) for pattern in NOT_SAVED)
 
 
+SLIDERS: list[tuple[str, str, float, float]] = []  # (page, key, min, max) of saved sliders
+
+
 @pytest.fixture(scope="module")
 def every_page_visited(tmp_path_factory) -> list[tuple[str, dict]]:
     """Each page run once through the app (Home.py), with its session state afterwards."""
@@ -46,13 +49,28 @@ def every_page_visited(tmp_path_factory) -> list[tuple[str, dict]]:
         at.switch_page(lesson.path).run()
         assert not at.exception, (lesson.slug, [e.value for e in at.exception])
         seen.append((lesson.slug, dict(at.session_state.to_dict())))
+        SLIDERS.extend((lesson.slug, s.key, s.min, s.max) for s in [*at.slider, *at.sidebar.slider]
+                       if s.key and SAVED_KEYS.find(s.key))
     return seen
+
+
+def test_a_saved_slider_takes_back_only_what_it_can_show(every_page_visited):
+    """Streamlit raises on a slider value out of its range: a stored or shared value the
+    slider can't show must be refused before it gets there (a link with turns=201 once
+    broke the cost page on every reload)."""
+    assert len({key for _, key, _, _ in SLIDERS}) >= 8, SLIDERS
+    for page, key, low, high in SLIDERS:
+        restore = SAVED_KEYS.find(key).restore
+        assert restore(low) == low and restore(high) == high, (page, key)
+        for outside in (low - 1, high + 1, "7", None, [low]):
+            with pytest.raises(ValueError):
+                restore(outside)
 
 
 def test_every_key_is_either_saved_or_deliberately_not(every_page_visited):
     unknown = {(page, key) for page, state in every_page_visited for key in state
                if SAVED_KEYS.find(key) is None and not not_saved(key)}
-    assert not unknown, f"decide for each: save it (lib/ui/what_is_saved.py) or not: {sorted(unknown)}"
+    assert not unknown, f"decide for each: save it (lib/what_is_saved.py) or not: {sorted(unknown)}"
 
 
 def test_nothing_secret_is_saved():

@@ -18,7 +18,7 @@ from lib.structured.experiment import Trial, summarize
 from lib.structured.modes import MODES, Mode, ModeResult
 from lib.structured.runs import ExperimentRun
 from lib.structured.schemas import Check
-from lib.ui.what_is_saved import CODEC
+from lib.what_is_saved import CODEC
 
 
 def test_plain_values_round_trip_with_their_types():

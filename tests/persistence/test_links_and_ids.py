@@ -33,7 +33,7 @@ def test_the_cookie_script_sets_only_the_id():
     browser_id = new_browser_id()
     script = cookie_script(browser_id, 7)
     assert f"{COOKIE}={browser_id}; Max-Age={7 * 86400}; Path=/; SameSite=Lax" in script
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError):
         cookie_script("x'; document.location='http://evil/'; '", 7)
 
 
@@ -89,3 +89,17 @@ def test_a_new_session_waits_for_the_reloaded_pages_last_run_only():
 
     with runs.running(key, "old"):  # a run that never ends: the wait is bounded
         assert not runs.wait_for_ended_sessions(key, "new", connected.get, timeout=0.3)
+
+
+def test_a_setup_too_long_for_a_qr_code_or_a_link_is_said_not_raised_at_the_page():
+    from lib.persistence.setup_link import SetupTooLong
+
+    words = " ".join(f"w{i:05d}{i * 7919 % 10007}" for i in range(600))  # compresses badly
+    url = setup_url("http://lab/Streaming_Chat", {"chat_system": words})
+    assert len(url) > 3000
+    with pytest.raises(ValueError):  # more than a QR code holds: the dialog shows the link only
+        qr_png(url)
+    huge = " ".join(f"w{i}-{i * 7919 % 100003}" for i in range(8000))
+    with pytest.raises(SetupTooLong) as caught:
+        setup_url("http://lab/Streaming_Chat", {"chat_system": huge})
+    assert "too long to share" in str(caught.value)

@@ -9,8 +9,9 @@ from lib.persistence.browser import new_browser_id, session_key
 from lib.persistence.saved_session import MAX_VALUE_BYTES, RETRY_S, SavedSession
 from lib.persistence.shared_store import RETRY_S as SHARED_RETRY_S
 from lib.persistence.shared_store import SharedStore
+from lib.persistence.store import StoreUnavailable
 from lib.persistence.sqlite_store import SQLiteStore
-from lib.ui.what_is_saved import CODEC, SAVED_KEYS
+from lib.what_is_saved import CODEC, SAVED_KEYS
 
 CONVERSATION = [{"role": "user", "content": "What should I do on my upcoming trip to Paris?"},
                 {"role": "assistant", "content": "See the Louvre.", "usage": {"cost": "0"}}]
@@ -42,8 +43,11 @@ def store(tmp_path):
 
 
 def browser(store, browser_id=None, clock=None) -> SavedSession:
-    return SavedSession(store, session_key(browser_id or new_browser_id()), SAVED_KEYS, CODEC,
-                        **({"clock": clock} if clock else {}))
+    """A session of this browser, as the app starts one: by reading what it saved."""
+    saved = SavedSession(lambda: (store, None), session_key(browser_id or new_browser_id()),
+                         SAVED_KEYS, CODEC, **({"clock": clock} if clock else {}))
+    saved.load()
+    return saved
 
 
 def test_a_reload_gets_back_the_conversation_and_settings_and_nothing_else(store):
@@ -145,8 +149,9 @@ def test_a_damaged_store_file_is_a_message_and_a_repaired_one_is_used_again(tmp_
     clock = Clock()
     shared = SharedStore(lambda: SQLiteStore(path), clock=clock)
     store, problem = shared.get()
-    assert store is None and "damaged" in problem and "reload" in problem
-    assert "Traceback" not in problem
+    assert store is None and "damaged" in str(problem) and str(path) in str(problem)  # the operator's
+    assert "damaged" in problem.for_students() and str(path) not in problem.for_students()
+    assert "Traceback" not in str(problem)
     path.unlink()  # the operator deletes it
     assert shared.get() == (None, problem)  # remembered, not retried on every click
     clock.now += SHARED_RETRY_S + 1
@@ -159,9 +164,10 @@ def test_a_damaged_store_file_is_a_message_and_a_repaired_one_is_used_again(tmp_
 
 
 def test_without_a_store_nothing_is_saved_and_nothing_fails():
-    saved = SavedSession(None, session_key(new_browser_id()), SAVED_KEYS, CODEC)
+    saved = SavedSession(lambda: (None, None), session_key(new_browser_id()), SAVED_KEYS, CODEC)
+    assert saved.load() == {}
     saved.save({"chat_history": CONVERSATION})
-    assert saved.load() == {} and saved.problem is None and not saved.saving
+    assert saved.problem is None
 
 
 def test_a_shared_setup_carries_settings_and_prompts_never_work_or_keys(store):
@@ -178,6 +184,13 @@ def test_a_shared_setup_carries_settings_and_prompts_never_work_or_keys(store):
     assert opener.adopt(shared) == shared
     assert opener.adopt({"chat_history": CONVERSATION, "lab_temperature": "hot",
                          "lab_key_input_openai": "sk-x", "chat_system": "ok"}) == {"chat_system": "ok"}
+    # Crafted links that would break a page (a slider beyond its range, a builder cell of the
+    # wrong type for its column) are refused value by value.
+    assert opener.adopt({"turns": 201, "cached_share": -1, "bvi_top_k": 0.5,
+                         "so_builder_table": [{"name": "x", "type": "string", "required": [1]}],
+                         "so_builder_table_": 1}) == {}
+    fine = [{"name": "city", "type": "string", "list": False, "required": True}]
+    assert opener.adopt({"so_builder_table": fine})["so_builder_table"][0]["name"] == "city"
 
 
 def test_start_afresh_forgets_what_every_tab_of_this_browser_saved(store):
@@ -190,8 +203,8 @@ def test_start_afresh_forgets_what_every_tab_of_this_browser_saved(store):
     one_tab.forget()
     assert browser(store, browser_id).load() == {}
     assert one_tab.forgotten_settings({}) == {}
-    one_tab.save({"chat_history": CONVERSATION[:1]})  # what comes next is saved as usual
-    assert browser(store, browser_id).load() == {"chat_history": CONVERSATION[:1]}
+    one_tab.save({"chat_history": CONVERSATION})  # a late save of the old session: not kept
+    assert browser(store, browser_id).load() == {}
     assert neighbour.load() == {"chat_history": CONVERSATION}
 
 
@@ -202,7 +215,7 @@ def test_a_result_is_encoded_once_until_it_grows(store):
     from lib.structured.experiment import Trial
     from lib.structured.modes import Mode, ModeResult
     from lib.structured.runs import ExperimentRun
-    from lib.ui.what_is_saved import CODEC as APP_CODEC
+    from lib.what_is_saved import CODEC as APP_CODEC
 
     class CountingCodec(Codec):
         encoded: list[str] = []
@@ -217,7 +230,8 @@ def test_a_result_is_encoded_once_until_it_grows(store):
 
     codec = CountingCodec()
     browser_id = new_browser_id()
-    saved = SavedSession(store, session_key(browser_id), SAVED_KEYS, codec)
+    saved = SavedSession(lambda: (store, None), session_key(browser_id), SAVED_KEYS, codec,
+                         new_browser=True)
     trial = Trial.of(ModeResult(Mode.SCHEMA, Mode.SCHEMA, text="{}"), 1)
     run = ExperimentRun(2, "Location", trials=[trial])
     state = {"so_experiment": run}
@@ -227,5 +241,53 @@ def test_a_result_is_encoded_once_until_it_grows(store):
     run.trials.append(trial)  # the old run's thread, after the save
     saved.save(state)
     assert codec.encoded.count("ExperimentRun") == 2
-    back = SavedSession(store, session_key(browser_id), SAVED_KEYS, APP_CODEC).load()
+    back = SavedSession(lambda: (store, None), session_key(browser_id), SAVED_KEYS, APP_CODEC).load()
     assert len(back["so_experiment"].trials) == 2
+
+
+class FlakyStore(SQLiteStore):
+    """The real store, failing its reads while ``down`` (a Redis blip, a locked file)."""
+
+    down = False
+
+    def load(self, session):
+        if self.down:
+            raise StoreUnavailable("The session store is not available (test): ...", "test")
+        return super().load(session)
+
+
+def test_a_session_that_could_not_read_the_store_never_writes_over_it(tmp_path):
+    """A reload during a blip opens an empty page: its first click must not put that
+    empty page over yesterday's conversation. Once the store answers, the conversation
+    comes back, and what the student changed meanwhile is kept and saved."""
+    store = FlakyStore(tmp_path / "s.sqlite3")
+    browser_id = new_browser_id()
+    browser(store, browser_id).save({"chat_history": CONVERSATION, "chat_system": "Be brief.",
+                                     "lab_temperature": 0.2})
+    clock = Clock()
+    store.down = True
+    reloaded = SavedSession(lambda: (store, None), session_key(browser_id), SAVED_KEYS, CODEC,
+                            clock=clock)
+    assert reloaded.load() == {} and "can't be reached" in reloaded.problem
+    page = {"chat_history": [], "chat_system": "You help travelers.", "lab_temperature": 0.7}
+    reloaded.save(page)  # the first run ends: the page as it started
+    page["lab_temperature"] = 1.1  # the student moves a slider meanwhile
+    reloaded.save(page)
+    store.down = False
+    assert reloaded.catch_up(page) == {}  # not before RETRY_S
+    clock.now += RETRY_S + 1
+    back = reloaded.catch_up(page)
+    assert back == {"chat_history": CONVERSATION, "chat_system": "Be brief."}
+    assert reloaded.problem is None
+    page.update(back)
+    reloaded.save(page)
+    assert browser(store, browser_id).load() == {"chat_history": CONVERSATION,
+                                                  "chat_system": "Be brief.", "lab_temperature": 1.1}
+    store.close()
+
+
+def test_keys_made_of_what_a_student_typed_are_saved_under_a_store_safe_name(store):
+    browser_id = new_browser_id()
+    state = {"so_question_Météo": "Quel temps fait-il à Paris ?", "so_question_" + "x" * 300: "long"}
+    browser(store, browser_id).save(state)
+    assert browser(store, browser_id).load() == {"so_question_Météo": "Quel temps fait-il à Paris ?"}

@@ -22,6 +22,7 @@ from lib.deployment import SessionUsage
 from lib.persistence.codec import Codec
 from lib.persistence.keys import SavedKey, SavedKeys, choice, choices, flag, number, text
 from lib.persistence.saved_session import MAX_VALUE_BYTES
+from lib.structured.builder import restored_rows as builder_rows
 from lib.structured.experiment import Trial
 from lib.structured.modes import Mode, ModeResult
 from lib.structured.runs import AskRun, ExperimentRun
@@ -83,7 +84,8 @@ def _result(name: str, check, page: str, label: str, version, save=lambda value:
 
 def _run_version(run) -> tuple:
     """How far both panes of a base vs instruct run got (a live Run or a SavedRun)."""
-    return tuple((len(pane.text), len(pane.steps), str(pane.error)) for pane in (run.base, run.instruct))
+    return tuple((len(pane.text), len(pane.steps), str(pane.error), pane.metrics is None)
+                 for pane in (run.base, run.instruct))
 
 
 PROMPT = text(MAX_VALUE_BYTES)  # what is too big to keep is said when it is saved
@@ -152,7 +154,7 @@ SAVED_KEYS = SavedKeys([
     _setting("so_schema_choice", choice, STRUCTURED),
     _setting("so_pasted", PROMPT, STRUCTURED, label="the pasted JSON Schema"),
     _setting("so_builder_title", text(500), STRUCTURED),
-    _work("so_builder_table", _list_of(dict), STRUCTURED, "the schema builder's fields", shared=True),
+    _work("so_builder_table", builder_rows, STRUCTURED, "the schema builder's fields", shared=True),
     _setting("so_question_", PROMPT, STRUCTURED, prefix=True, label="the question"),
     _setting("so_runs", number(1, 50, whole=True), STRUCTURED),
     _setting("so_modes", _list_of(Mode), STRUCTURED),
@@ -164,8 +166,9 @@ SAVED_KEYS = SavedKeys([
     *(_setting(name, choice, COST) for name in ("input_mode", "encoding", "per", "period")),
     _setting("input_text", PROMPT, COST, label="the prompt to count"),
     *(_setting(name, WHOLE, COST) for name in (
-        "input_words", "output_tokens", "users", "turns", "system_tokens", "user_tokens",
+        "input_words", "output_tokens", "users", "system_tokens", "user_tokens",
         "reply_tokens", "window", "summary_tokens")),
+    _setting("turns", number(1, 200, whole=True), COST),  # sliders: the widget's own bounds
     _setting("cached_share", number(0, 100, whole=True), COST),
     _setting("requests", AMOUNT, COST),
     _setting("models", choices, COST),
