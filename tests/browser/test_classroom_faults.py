@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from lib.persistence.setup_link import unpack
 from tests.browser.test_builtin_robustness import answer_text, send
 from tests.browser.test_classroom_saved import MESSAGE, SIDEBAR, open_page, reload, system_prompt
+from tests.servers.processes import free_port
 from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
 
 CANARY = "sk-canary-typed-7f3e91c0b5d2"
@@ -171,3 +172,26 @@ def test_a_value_too_big_to_keep_is_said_and_everything_else_is_kept(streamlit_u
     expect(page.locator(MESSAGE)).to_have_count(2)  # the conversation was saved all the same
     expect(system_prompt(page)).to_have_value("You help travelers make plans for their trips.")
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_a_typed_url_with_a_password_is_never_saved_or_shown(start_streamlit, page, tmp_path):
+    store = tmp_path / "sessions.sqlite3"
+    url = start_streamlit({"LAB_STORE_URL": f"sqlite:///{store}"})
+    open_page(page, url)
+    page.locator(f"{SIDEBAR} [data-testid='stSelectbox']").nth(0).click()
+    page.get_by_role("option", name=re.compile(r"^OpenAI —")).click()
+    wait_for_app_run(page)
+    typed = f"http://student:pw-{CANARY}@127.0.0.1:{free_port()}/v1"  # nothing listens there
+    field = page.locator(SIDEBAR).get_by_role("textbox", name="Base URL", exact=True)
+    field.fill(typed)
+    field.press("Enter")
+    wait_for_app_run(page)
+    send(page, "Anyone there?")  # to the model the sidebar offers first
+    error = page.locator(MESSAGE).nth(1).locator('[data-testid="stAlert"]')
+    error.wait_for(timeout=60_000)
+    wait_for_app_run(page, timeout=60_000)
+    assert "127.0.0.1" in error.inner_text()  # the student sees where it went…
+    assert CANARY not in page.locator("body").inner_text()  # …never the password (but in its box)
+    assert b"Anyone there?" in store_bytes(store)
+    assert CANARY.encode() not in store_bytes(store)
+    assert CANARY not in url.log()
