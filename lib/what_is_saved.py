@@ -16,7 +16,7 @@ from lib.base_vs_instruct.saved import restored_run, saved_run
 from lib.chat.anatomy import Specimens
 from lib.chat.errors import ProviderError
 from lib.chat.history import restored_history
-from lib.chat.sampling import SamplingOptions
+from lib.chat.sampling import SamplingOptions, field_bounds
 from lib.cost.pricing import CustomPrice
 from lib.deployment import SessionUsage
 from lib.persistence.codec import Codec
@@ -31,10 +31,7 @@ from lib.templates.conversation import restored_rows
 
 
 def _bounds(model, name: str, whole: bool = False, optional: bool = False):
-    low = high = None
-    for rule in model.model_fields[name].metadata:
-        low, high = getattr(rule, "ge", low), getattr(rule, "le", high)
-    return number(low, high, whole=whole, optional=optional)
+    return number(*field_bounds(model, name), whole=whole, optional=optional)
 
 
 def _of_type(kind: type):

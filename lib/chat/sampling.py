@@ -63,13 +63,18 @@ class SamplingOptions(BaseModel):
         return {"top_k": self.top_k} if self.top_k is not None else {}
 
 
-def bounds(field: str) -> tuple[float, float]:
-    """A field's (ge, le) bounds, so sliders and validation share one source."""
+def field_bounds(model: type[BaseModel], field: str) -> tuple[float, float]:
+    """A pydantic field's (ge, le) bounds, so sliders and validation share one source."""
     low = high = None
-    for rule in SamplingOptions.model_fields[field].metadata:
+    for rule in model.model_fields[field].metadata:
         low = getattr(rule, "ge", low)
         high = getattr(rule, "le", high)
     return low, high
+
+
+def bounds(field: str) -> tuple[float, float]:
+    """A SamplingOptions field's (ge, le) bounds."""
+    return field_bounds(SamplingOptions, field)
 
 
 def chat_request_body(

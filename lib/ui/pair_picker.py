@@ -9,6 +9,7 @@ import streamlit as st
 from lib.base_vs_instruct.knobs import Knobs
 from lib.base_vs_instruct.pairs import OFFLINE_BASE, OFFLINE_INSTRUCT, Side
 from lib.chat.providers import starts_on_first_use
+from lib.chat.sampling import field_bounds
 from lib.config import BUILTIN_ID, Endpoint
 from lib.models.engine import EngineError
 from lib.models.settings import EngineSettingsError
@@ -94,10 +95,7 @@ def knobs_sidebar(pair: PairChoice | None = None) -> Knobs:
     fields, defaults = Knobs.model_fields, Knobs()
 
     def bounds(name: str) -> tuple:
-        low = high = None
-        for rule in fields[name].metadata:
-            low, high = getattr(rule, "ge", low), getattr(rule, "le", high)
-        return low, high
+        return field_bounds(Knobs, name)
 
     with st.sidebar.expander("Generation knobs (both panes)", expanded=True):
         # Set through session state only: the lecture's prompt buttons set it too.
