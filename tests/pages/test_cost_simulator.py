@@ -21,7 +21,7 @@ from lib.cost.report import comparison_csv, comparison_rows, dollars
 from lib.ui.cost_widgets import LECTURE_CHOICE
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages" / "6_Cost_Simulator.py")
+PAGE = str(ROOT / "app_pages" / "6_Cost_Simulator.py")
 
 
 def open_page() -> AppTest:

@@ -13,7 +13,7 @@ from lib.timeline.data import LICENCE_CLASSES, TUNINGS, load_timeline
 from lib.timeline.text import NO_MATCH
 from lib.ui.timeline_filters import LICENCE_CLASSES_KEY, ORGANISATIONS_KEY, TUNINGS_KEY
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "1_Model_Timeline.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "1_Model_Timeline.py")
 TIMELINE = load_timeline()
 
 
