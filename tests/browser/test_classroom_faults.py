@@ -27,17 +27,23 @@ def pick_model(page, name: str) -> None:
     wait_for_app_run(page)
 
 
+def open_on_openai(start_streamlit, page, store: Path):
+    """An app saving into ``store``, its chat page open on the OpenAI preset (no key set)."""
+    url = start_streamlit({"LAB_STORE_URL": f"sqlite:///{store}"})
+    open_page(page, url)
+    page.locator(f"{SIDEBAR} [data-testid='stSelectbox']").nth(0).click()
+    page.get_by_role("option", name=re.compile(r"^OpenAI —")).click()
+    wait_for_app_run(page)
+    return url
+
+
 def store_bytes(path: Path) -> bytes:
     return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))  # -wal, -shm too
 
 
 def test_a_typed_key_reaches_neither_the_store_nor_a_shared_link(start_streamlit, page, tmp_path):
     store = tmp_path / "sessions.sqlite3"
-    url = start_streamlit({"LAB_STORE_URL": f"sqlite:///{store}"})
-    open_page(page, url)
-    page.locator(f"{SIDEBAR} [data-testid='stSelectbox']").nth(0).click()
-    page.get_by_role("option", name=re.compile(r"^OpenAI —")).click()
-    wait_for_app_run(page)
+    url = open_on_openai(start_streamlit, page, store)
     field = page.locator(SIDEBAR).get_by_role("textbox", name="OpenAI API key", exact=True)
     field.fill(CANARY)
     field.press("Enter")
@@ -176,11 +182,7 @@ def test_a_value_too_big_to_keep_is_said_and_everything_else_is_kept(streamlit_u
 
 def test_a_typed_url_with_a_password_is_never_saved_or_shown(start_streamlit, page, tmp_path):
     store = tmp_path / "sessions.sqlite3"
-    url = start_streamlit({"LAB_STORE_URL": f"sqlite:///{store}"})
-    open_page(page, url)
-    page.locator(f"{SIDEBAR} [data-testid='stSelectbox']").nth(0).click()
-    page.get_by_role("option", name=re.compile(r"^OpenAI —")).click()
-    wait_for_app_run(page)
+    url = open_on_openai(start_streamlit, page, store)
     typed = f"http://student:pw-{CANARY}@127.0.0.1:{free_port()}/v1"  # nothing listens there
     field = page.locator(SIDEBAR).get_by_role("textbox", name="Base URL", exact=True)
     field.fill(typed)
