@@ -72,9 +72,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import math
 import os
 import random
 import re
@@ -93,27 +91,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "bench"))  # classroom_load (as a script, bench/ is sys.path[0] already)
 
+# classroom_load.py's helpers (importing it runs nothing): the same browser, page driving,
+# /proc reading and statistics as that benchmark.
+from classroom_load import (  # noqa: E402
+    CHAT_INPUT, CHROMIUM, CHROMIUM_ARGS, SIDEBAR, TOKEN_RE, TOPICS,
+    TimedFaultServer, base_env, cpu_seconds, gather_limited, open_chat, pct, pick_model,
+    renice_browser, set_max_tokens, short, wait_ready)
+from classroom_load import WireClock as TurnClock  # noqa: E402
+from classroom_load import new_context as plain_context  # noqa: E402
 from lib.persistence.browser import COOKIE, new_browser_id, session_key  # noqa: E402
 from lib.persistence.redis_store import RedisStore  # noqa: E402
 from lib.persistence.saved_session import SavedSession  # noqa: E402
 from lib.persistence.sqlite_store import SQLiteStore  # noqa: E402
 from lib.what_is_saved import CODEC, SAVED_KEYS  # noqa: E402
 from tests.persistence.redis_server import start_redis  # noqa: E402
-from tests.servers.fault_server import OK_PIECES, FaultServer  # noqa: E402
+from tests.servers.fault_server import OK_PIECES  # noqa: E402
 from tests.servers.processes import free_port  # noqa: E402
 from tests.servers.streamlit_app import APP_READY, start_app  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
-SIDEBAR = '[data-testid="stSidebar"]'
 MESSAGE = '[data-testid="stChatMessage"]'
 MESSAGES = 50
 TOKENS, PACE = 2000, 200.0
 OK_TEXT = "".join(OK_PIECES)
-TOKEN_RE = re.compile(r"session-\d{2}-[0-9a-f]{6}")
 MARK_RE = re.compile(r"\(msg-(\d{2})\)")
 RUNNING: list = []  # ServerProcess / Popen objects the watchdog must not leave behind
 GC_ENV: dict[str, str] = {}  # --no-post-script-gc: the apps skip Streamlit's gc.collect(2) per run
@@ -195,22 +196,12 @@ TURN_WATCH = """() => {
   observer.observe(document.body, {childList: true, subtree: true, characterData: true});
 }"""
 
-NO_ANIMATIONS_JS = """addEventListener("DOMContentLoaded", () => {
-  const style = document.createElement("style");
-  style.textContent = "*, *::before, *::after { animation: none !important; transition: none !important; }";
-  document.head.appendChild(style);
-});"""
-
 PAGE_STATE_JS = """() => ({
   texts: [...document.querySelectorAll('[data-testid="stChatMessage"]')].map(m => m.textContent),
   exceptions: document.querySelectorAll('[data-testid="stException"]').length,
   dom: document.body.textContent,
 })"""
 
-TOPICS = ["apples", "the moon", "trains", "violins", "volcanoes", "penguins", "bridges", "tea",
-          "glaciers", "bicycles", "owls", "deserts", "chess", "bees", "lighthouses", "maps",
-          "rivers", "clocks", "whales", "kites", "salt", "comets", "forests", "bread", "rain",
-          "castles", "cats", "paper", "islands", "music"]
 WORDS = ("the model reads every token of the prompt again on each request so a longer chat "
          "costs more and takes longer before the first word arrives while streaming shows "
          "words as they are sampled from the distribution with temperature top p and a seed "
@@ -220,14 +211,9 @@ WORDS = ("the model reads every token of the prompt again on each request so a l
 
 # --- helpers -------------------------------------------------------------------------------
 
-def pct(values: list[float], p: float) -> float | None:
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    return values[max(0, math.ceil(p / 100 * len(values)) - 1)]
-
-
 def summary(values: list[float | None], digits: int = 3) -> dict:
+    """Not classroom_load's summary: this one's JSON also has p90, and the CPU and save
+    figures are rounded to other digits than 3 (that benchmark's JSON has neither)."""
     present = [v for v in values if v is not None]
     r = lambda v: None if v is None else round(v, digits)  # noqa: E731
     return {"p50": r(statistics.median(present)) if present else None, "p90": r(pct(present, 90)),
@@ -237,65 +223,6 @@ def summary(values: list[float | None], digits: int = 3) -> dict:
 
 def loadavg() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
-
-
-def short(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (nan if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-
-
-def process_parents() -> dict[int, int]:
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    return parents
-
-
-def descendants(root: int, parents: dict[int, int]) -> set[int]:
-    found, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        children = [c for c, p in parents.items() if p == pid and c not in found]
-        found.update(children)
-        frontier += children
-    return found
-
-
-def renice_browser(niceness: int) -> int:
-    """Set the niceness of every thread of this process's descendants that are not servers
-    it started (Chromium and the Playwright driver), as classroom_load.py does: the app then
-    gets the CPU first, as it would if the class's browsers ran on their own laptops.
-    Threads started later inherit it. Returns how many threads were set."""
-    parents = process_parents()
-    servers: set[int] = set()
-    for process in RUNNING:
-        pid = process.pid if isinstance(process, subprocess.Popen) else process.process.pid
-        servers |= descendants(pid, parents)
-    count = 0
-    for pid in descendants(os.getpid(), parents) - servers - {os.getpid()}:
-        try:
-            tids = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                os.setpriority(os.PRIO_PROCESS, tid, niceness)
-                count += 1
-            except OSError:
-                pass
-    return count
 
 
 def sentence(rng: random.Random) -> str:
@@ -365,12 +292,6 @@ def new_fault_process() -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}/v1"
 
 
-def base_env(overrides: dict) -> dict:
-    env = {name: None for name in os.environ if name.startswith("LAB_")}
-    env.update(overrides)
-    return env
-
-
 class App:
     """One `streamlit run` of the app (its own HOME and log), stopped by close()."""
 
@@ -395,37 +316,6 @@ class App:
         return count, first
 
 
-async def wait_ready(page, timeout: float = 60_000) -> None:
-    await page.locator(APP_READY).wait_for(state="attached", timeout=timeout)
-
-
-async def open_chat(page, url: str, timeout: float = 120_000) -> None:
-    await page.goto(f"{url}/Streaming_Chat", timeout=timeout)
-    await page.locator(CHAT_INPUT).wait_for(timeout=timeout)
-    await wait_ready(page, timeout=timeout)
-
-
-async def pick_model(page, model: str) -> None:
-    from playwright.async_api import expect
-
-    select = page.locator(f'{SIDEBAR} [data-testid="stSelectbox"]').nth(1)
-    await select.click()
-    await page.get_by_role("option", name=model, exact=True).click()
-    await expect(select.locator("input")).to_have_value(model)
-    await wait_ready(page)
-
-
-async def set_max_tokens(page, value: int) -> None:
-    field = page.get_by_label("max_tokens", exact=True)
-    if not await field.is_visible():
-        await page.locator(SIDEBAR).get_by_text("Sampling").click()
-    await field.fill(str(value))
-    await field.press("Enter")
-    await wait_ready(page)
-    if await field.input_value() != str(value):
-        raise RuntimeError(f"max_tokens shows {await field.input_value()!r}, not {value}")
-
-
 async def browser_key(context, timeout: float = 20.0) -> str:
     """The store's name for this context's browser: sha256 of its `hll_browser` cookie,
     which the page's injected script sets."""
@@ -440,10 +330,8 @@ async def browser_key(context, timeout: float = 20.0) -> str:
 
 
 async def new_context(browser, *, animations: bool = True):
-    context = await browser.new_context(viewport={"width": 1280, "height": 900},
-                                        reduced_motion=None if animations else "reduce")
-    if not animations:
-        await context.add_init_script(NO_ANIMATIONS_JS)
+    """classroom_load's context, with RELOAD_WATCH in every page."""
+    context = await plain_context(browser, animations)
     await context.add_init_script(RELOAD_WATCH)
     return context
 
@@ -623,7 +511,7 @@ class Streamer:
                 f"() => {{ const m = document.querySelectorAll('{MESSAGE}');"
                 f" return m.length === {MESSAGES} && m[{MESSAGES - 1}].textContent.includes('(msg-{MESSAGES})'); }}",
                 timeout=60_000, polling=100)
-            await wait_ready(page)
+            await wait_ready(page, timeout=60_000)
             if (shown := await page.locator(MESSAGE).count()) != MESSAGES:
                 failures.append(f"stream/{label}: {shown} messages after the import, not {MESSAGES}")
             await page.evaluate(STREAM_WATCH)
@@ -739,20 +627,6 @@ def save_cost(store, saves: int, settings: dict) -> dict:
 
 # --- part 3: a class at once ---------------------------------------------------------------
 
-class TimedFaultServer(FaultServer):
-    """The fault server, also noting when each session's chat request arrived (epoch s)."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.arrivals: dict[str, float] = {}
-
-    def record(self, request) -> None:
-        if request.method == "POST" and isinstance(request.body, dict):
-            for token in TOKEN_RE.findall(json.dumps(request.body.get("messages"))):
-                self.arrivals.setdefault(token, time.time())
-        super().record(request)
-
-
 class SaveWatch(threading.Thread):
     """Polls the SQLite file (read-only) until each expected session's saved conversation is
     exactly [its question, the scripted answer]; notes when each landed (epoch s)."""
@@ -793,17 +667,20 @@ class SaveWatch(threading.Thread):
         self.join(timeout=2)
 
 
-class WireClock:
+class WireClock(TurnClock):
     """One page's turn and reload as Chromium's network stack saw them (DevTools protocol,
-    its monotonic clock, s), before the renderer draws anything: the websocket frame that
-    sent the question (it carries the session's token), the first frame back with the
-    metrics row ("Finish reason"); after `arm_reload`, the reload's document request and the
-    first frame carrying the restored answer. The gap to the on-screen times is the
-    renderers' backlog (the harness's one browser short of CPU), not the app."""
+    its monotonic clock, s), before the renderer draws anything: classroom_load's clock (the
+    websocket frame that sent the question, which carries the session's token; the first
+    frame back with the metrics row, "Finish reason": `done`) and, after `arm_reload`, the
+    reload's document request and the first frame carrying the restored answer. The gap to
+    the on-screen times is the renderers' backlog (the harness's one browser short of CPU),
+    not the app."""
 
     def __init__(self, token: str, answer: str) -> None:
-        self.token, self.answer = token.encode(), answer.encode()
-        self.sent = self.finish = self.nav = self.restored = None
+        super().__init__(token, None)  # no first-word marker: "ok"'s answer is short
+        self.armed = True  # attached once the question is typed, so its frame is the first with the token
+        self.answer = answer.encode()
+        self.nav = self.restored = None
         self.reloading = False
 
     async def attach(self, page) -> None:
@@ -816,34 +693,18 @@ class WireClock:
     def arm_reload(self) -> None:
         self.reloading = True
 
-    @staticmethod
-    def _payload(event) -> bytes:
-        response = event.get("response", {})
-        data = response.get("payloadData", "")
-        if response.get("opcode") == 2:
-            try:
-                return base64.b64decode(data)
-            except ValueError:
-                return b""
-        return data.encode()
-
-    def _sent(self, event) -> None:
-        if self.sent is None and self.token in self._payload(event):
-            self.sent = event["timestamp"]
-
     def _request(self, event) -> None:
         if self.reloading and self.nav is None and event.get("type") == "Document":
             self.nav = event["timestamp"]
 
     def _received(self, event) -> None:
-        if self.sent is not None and self.finish is None and b"Finish reason" in self._payload(event):
-            self.finish = event["timestamp"]
+        super()._received(event)
         if self.nav is not None and self.restored is None and self.answer in self._payload(event):
             self.restored = event["timestamp"]
 
     def figures(self) -> tuple[float | None, float | None]:
         """(question sent -> metrics row received, reload -> restored answer received)."""
-        answer = self.finish - self.sent if self.sent and self.finish else None
+        answer = self.done - self.sent if self.sent and self.done else None
         reload = self.restored - self.nav if self.nav and self.restored else None
         return answer, reload
 
@@ -922,12 +783,7 @@ async def part_class(browser, workdir: Path, n: int, failures: list, deadline_at
                 await pages[i].evaluate(TURN_WATCH)
 
             t0 = time.monotonic()
-            semaphore = asyncio.Semaphore(8)
-
-            async def limited(i):
-                async with semaphore:
-                    return await setup(i)
-            outcomes = await asyncio.gather(*(limited(i) for i in range(n)), return_exceptions=True)
+            outcomes = await gather_limited(8, [setup(i) for i in range(n)])
             live = [i for i, o in enumerate(outcomes) if not isinstance(o, BaseException)]
             for i, o in enumerate(outcomes):
                 if isinstance(o, BaseException):
@@ -975,7 +831,9 @@ async def part_class(browser, workdir: Path, n: int, failures: list, deadline_at
                 rows[i] = reload
 
             if browser_nice:
-                result["browser_threads_reniced"] = renice_browser(browser_nice)
+                # Every thread of this process's descendants outside the app's tree: the browser,
+                # as main_async has stopped the other servers (the fault server's process, Redis).
+                result["browser_threads_reniced"] = renice_browser(app.process.process.pid, browser_nice)
             app_cpu = cpu_seconds(app.process.process.pid)
             enter_at = time.time()
             await asyncio.gather(*(pages[i].locator(CHAT_INPUT).press("Enter") for i in live))
@@ -1096,6 +954,14 @@ async def main_async(args) -> dict:
     env = {"OPENAI_BASE_URL": fault_url, "OPENAI_API_KEY": "sk-bench-classroom-mode", **GC_ENV}
     apps: list[App] = []
     redis_proc = None
+
+    def stop_servers() -> None:
+        """Redis and the fault server's process, which only parts 1 and 2 use (again: a no-op)."""
+        if redis_proc is not None:
+            redis_proc.stop()
+        fault_proc.terminate()
+        fault_proc.wait(timeout=10)
+        RUNNING[:] = [p for p in RUNNING if p not in (redis_proc, fault_proc)]
 
     walls: dict[str, float] = {}
     results["part_wall_s"] = walls
@@ -1249,6 +1115,7 @@ async def main_async(args) -> dict:
                               f"{r['unchanged_save_500_messages']}")
                 sqlite_app.close()
                 sqlite_store.close()
+                stop_servers()  # part 3's app is then the only server: renice_browser spares it alone
 
                 if "3" in parts:
                     mark("3")
@@ -1282,10 +1149,7 @@ async def main_async(args) -> dict:
             count, first = app.tracebacks()
             if count:
                 failures.append(f"app {app.name}: {count} Traceback(s) in its log; first: {first}")
-        if redis_proc is not None:
-            redis_proc.stop()
-        fault_proc.terminate()
-        fault_proc.wait(timeout=10)
+        stop_servers()
     mark(None)
     results["loadavg"]["end"] = loadavg()
     results.update(failures=failures, ok=not failures, wall_s=round(time.monotonic() - started, 1))
@@ -1298,7 +1162,8 @@ async def main_async(args) -> dict:
 
 
 def compact(results: dict) -> dict:
-    """The JSON line: without the per-reload lists."""
+    """The JSON line: without the per-reload lists ("all", at any depth; classroom_load's
+    compact keeps its per-session lists and drops only the RSS marks, which this has none of)."""
     def strip(value):
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if k != "all"}
