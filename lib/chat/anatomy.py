@@ -1,8 +1,9 @@
-"""Anatomy of a response: each field of a real Chat Completions answer, and what it means.
+"""Anatomy of a response: each field of a real answer, and what it means.
 
-The Anatomy view sends one short request three ways (a whole answer, a stream, and the old
-``/completions`` API) and explains what came back, field by field. The requests go through
-the provider's client, so the inspector has the raw exchanges, secrets redacted.
+The Anatomy view sends one short request four ways (a whole Chat Completions answer, a
+stream, the old ``/completions`` API and the newer Responses API) and explains what came
+back, field by field. The requests go through the provider's client, so the inspector has
+the raw exchanges, secrets redacted.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ ANATOMY_PROMPT = "In one sentence: what is a token?"
 FIELD_MEANINGS: dict[str, str] = {
     "id": "This answer's id: quote it to the provider's support.",
     "object": "What this is: `chat.completion` (a whole answer), `chat.completion.chunk` "
-              "(one piece of a stream) or `text_completion` (the 2020 `/completions` API).",
+              "(one piece of a stream), `text_completion` (the 2020 `/completions` API) or "
+              "`response` (the Responses API).",
     "created": "When it was made, in seconds since 1970 (Unix time).",
     "model": "The model that actually answered: may be more exact than the one you asked for "
              "(a dated snapshot, or the route a router chose).",
@@ -63,7 +65,41 @@ FIELD_MEANINGS: dict[str, str] = {
     "usage.is_byok": "OpenRouter: whether your own provider key paid (bring your own key).",
     "timings": "llama.cpp: its own measurements (prompt and generation speed, in ms and "
                "tokens per second).",
+    # The Responses API (OpenAI, March 2025)
+    "created_at": "When it was made, in seconds since 1970 (Unix time).",
+    "completed_at": "When it finished, in seconds since 1970.",
+    "status": "`completed`, or `incomplete` (see incomplete_details: max_output_tokens "
+              "reached, say), `failed`, or `in_progress` for a background request.",
+    "incomplete_details": "Why an incomplete response stopped early (`max_output_tokens`, "
+                          "`content_filter`).",
+    "error": "What went wrong, when status is `failed`.",
+    "instructions": "The system prompt, sent on its own rather than as the first message.",
+    "previous_response_id": "The answer this one continues. The server keeps the "
+                            "conversation, so a follow-up sends only the new message: "
+                            "Chat Completions has no such state, the client resends it all.",
+    "output.N.type": "What this output item is: `message` (text for the user), `reasoning` "
+                     "(a thinking model's summary), `function_call` (a tool the model wants "
+                     "run). Chat Completions has one message per choice instead.",
+    "output.N.id": "This output item's id.",
+    "output.N.role": "Always `assistant` for a message item.",
+    "output.N.status": "Whether this item is complete.",
+    "output.N.content.N.type": "`output_text`: text (or `refusal`).",
+    "output.N.content.N.text": "The answer's text: what `response.output_text` joins up in "
+                               "the SDK.",
+    "output.N.content.N.annotations": "Citations (file or web search results) in the text.",
+    "output.N.content.N.logprobs": "Per-token log probabilities, when asked for.",
+    "usage.input_tokens": "Tokens you sent (prompt_tokens in Chat Completions): billed at "
+                          "the input price.",
+    "usage.output_tokens": "Tokens generated (completion_tokens in Chat Completions), "
+                           "reasoning included: billed at the output price.",
+    "usage.input_tokens_details.cached_tokens":
+        "Input tokens the provider had cached from an earlier request: billed cheaper.",
+    "usage.output_tokens_details.reasoning_tokens":
+        "Tokens a reasoning model thought but never showed you: billed as output anyway.",
 }
+
+# Lists whose items are explained one by one (choices.0, output.1.content.0 …).
+LISTS = re.compile(r"^(choices|output|output\.\d+\.content)$")
 
 
 @dataclass(frozen=True)
@@ -88,7 +124,7 @@ def _walk(value: Any, path: str, out: list[Field]) -> None:
     if isinstance(value, dict) and value:
         for name, inner in value.items():
             _walk(inner, f"{path}.{name}" if path else name, out)
-    elif isinstance(value, list) and value and path == "choices":
+    elif isinstance(value, list) and value and LISTS.match(path):
         for i, inner in enumerate(value):
             _walk(inner, f"{path}.{i}", out)
     else:
@@ -104,29 +140,39 @@ class PriceCheck:
 
 
 def price_check(model: str, response: dict[str, Any]) -> PriceCheck:
-    usage = response.get("usage") or {}
+    usage = chat_usage(response.get("usage") or {})
     reported = usage.get("cost")
     ours = usage_cost(model, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
     return PriceCheck(None if reported is None else Decimal(str(reported)), ours)
 
 
+def chat_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """Usage in Chat Completions' words, whichever API reported it (the Responses API says
+    input_tokens and output_tokens)."""
+    if "input_tokens" in usage and "prompt_tokens" not in usage:
+        usage = {**usage, "prompt_tokens": usage.get("input_tokens"),
+                 "completion_tokens": usage.get("output_tokens")}
+    return usage
+
+
 @dataclass
 class Specimens:
-    """One question sent three ways, each as the inspector saw it (redacted), or its error."""
+    """One question sent four ways, each as the inspector saw it (redacted), or its error."""
 
     whole: dict[str, Any] | None = None
     stream: dict[str, Any] | None = None
     legacy: dict[str, Any] | None = None
     errors: dict[str, str] | None = None
+    responses: dict[str, Any] | None = None  # the Responses API (POST /responses)
 
 
 def collect(provider: ChatProvider, model: str, messages: list[Message],
             options: SamplingOptions, on_error: Callable[[Exception], str],
             admit: Callable[[], str | None] = lambda: None,
             record: Callable[[dict], None] = lambda usage: None) -> Specimens:
-    """Send ``messages`` as a whole answer, as a stream, and (the last one, as a prompt) to
-    /completions, with the chat's own settings (a reasoning model refuses what it doesn't
-    take, temperature 0 say: the page's settings are ones that work).
+    """Send ``messages`` as a whole answer, as a stream, (the last one, as a prompt) to
+    /completions, and to the Responses API, with the chat's own settings (a reasoning model
+    refuses what it doesn't take, temperature 0 say: the page's settings are ones that work).
 
     Each request is admitted first (``admit`` returns why not, or None) and, once a
     provider answered 200, ``record``-ed with its usage ({} when none came): a cut stream is
@@ -162,9 +208,18 @@ def collect(provider: ChatProvider, model: str, messages: list[Message],
             temperature=options.temperature, top_p=options.top_p, seed=options.seed,
             extra_body=extra or None)
 
+    def responses() -> None:
+        system = [m["content"] for m in messages if m["role"] == "system"]
+        provider.client.responses.create(
+            model=model, input=[m for m in messages if m["role"] != "system"],
+            **({"instructions": system[0]} if system else {}),
+            max_output_tokens=options.max_tokens, temperature=options.temperature,
+            top_p=options.top_p)
+
     attempt("whole", whole)
     attempt("stream", lambda: _drain(provider.stream_chat(messages, model, options)))
     attempt("legacy", legacy)
+    attempt("responses", responses)
     return found
 
 
@@ -172,7 +227,8 @@ def usage_of(view: dict[str, Any]) -> dict[str, Any] | None:
     """The usage a response reported: in its JSON, or in a stream's last usage chunk."""
     response = view["response"]
     if isinstance(response.get("json"), dict):
-        return response["json"].get("usage")
+        usage = response["json"].get("usage")
+        return chat_usage(usage) if isinstance(usage, dict) else usage
     for event in reversed(response.get("sse_events", [])):
         data = event.removeprefix("data: ").strip()
         if data.startswith("{") and '"usage"' in data:

@@ -26,28 +26,33 @@ WHO_USES_WHAT = (
 
 
 def anatomy_view(choice: Choice, system_prompt: str) -> None:
-    st.markdown(f"Send one short question to **{choice.model or 'the chosen model'}** three "
-                "ways — a whole answer, a stream, and the 2020 `/completions` API — with the "
-                "sidebar's settings, then read what came back, field by field.")
+    st.markdown(f"Send one short question to **{choice.model or 'the chosen model'}** four "
+                "ways — a whole answer, a stream, the 2020 `/completions` API and the 2025 "
+                "Responses API — with the sidebar's settings, then read what came back, field "
+                "by field.")
     question = st.text_input("Question", ANATOMY_PROMPT, key="anatomy_prompt")
-    if st.button("Send it three ways", type="primary", key="anatomy_send"):
+    if st.button("Send it four ways", type="primary", key="anatomy_send"):
         refusal = choice.error or (None if choice.model else "Pick a model in the sidebar.")
         if refusal:
             st.warning(refusal)
         else:
-            with st.spinner("Asking three ways…"):
+            with st.spinner("Asking four ways…"):
                 st.session_state[SPECIMENS] = (choice.model, _collect(choice, question, system_prompt))
     if SPECIMENS not in st.session_state:
         st.caption("Nothing sent yet.")
         return
     model, specimens = st.session_state[SPECIMENS]
-    whole, stream, legacy = st.tabs(["A whole answer", "A stream", "/completions vs /chat/completions"])
+    whole, stream, legacy, responses = st.tabs(
+        ["A whole answer", "A stream", "/completions vs /chat/completions",
+         "The Responses API"])
     with whole:
         _whole_answer(model, specimens)
     with stream:
         _stream(specimens)
     with legacy:
         _legacy(specimens)
+    with responses:
+        _responses(model, specimens)
 
 
 def _collect(choice: Choice, question: str, system_prompt: str) -> Specimens:
@@ -81,6 +86,16 @@ def _whole_answer(model: str, specimens: Specimens) -> None:
     left, right = st.columns([2, 3])
     left.markdown("=== RESPONSE === (`stream: false`)")
     left.json(response)
+    _field_by_field(right, response)
+    usage = response.get("usage") or {}
+    if "completion_tokens_details" not in usage:
+        right.caption("No `completion_tokens_details` here. A reasoning model (o-series, GPT-5) "
+                      "reports `reasoning_tokens` in it: billed output the answer never shows — "
+                      "1,408 of 2,224 completion tokens in the lecture's GPT-5 example.")
+    _cost(right, model, response)
+
+
+def _field_by_field(column, response: dict) -> None:
     rows = []
     for field in explain(response):
         value = json.dumps(field.value, ensure_ascii=False)
@@ -88,18 +103,16 @@ def _whole_answer(model: str, specimens: Specimens) -> None:
             value = value[:57] + "…"
         meaning = f" — {field.meaning}" if field.meaning else ""
         rows.append(f"- `{field.path}` = `{value}`{meaning}")
-    right.markdown("**Field by field**\n\n" + "\n".join(rows))
-    usage = response.get("usage") or {}
-    if "completion_tokens_details" not in usage:
-        right.caption("No `completion_tokens_details` here. A reasoning model (o-series, GPT-5) "
-                      "reports `reasoning_tokens` in it: billed output the answer never shows — "
-                      "1,408 of 2,224 completion tokens in the lecture's GPT-5 example.")
+    column.markdown("**Field by field**\n\n" + "\n".join(rows))
+
+
+def _cost(column, model: str, response: dict) -> None:
     check = price_check(model, response)
     if check.provider_usd is not None or check.ours_usd:
         ours = "unknown" if check.ours_usd is None else f"${check.ours_usd:.6f}"
         theirs = "not reported" if check.provider_usd is None else f"${check.provider_usd:.6f}"
-        right.caption(f"Cost: the provider says {theirs}; usage × our price list "
-                      f"(genai-prices) says {ours}.")
+        column.caption(f"Cost: the provider says {theirs}; usage × our price list "
+                       f"(genai-prices) says {ours}.")
 
 
 def _stream(specimens: Specimens) -> None:
@@ -132,3 +145,33 @@ def _legacy(specimens: Specimens) -> None:
         if not _failed(specimens, "legacy") and specimens.legacy is not None:
             st.json(specimens.legacy["request"]["json"])
             st.json(specimens.legacy["response"]["json"], expanded=2)
+
+
+RESPONSES_API = (
+    "**The Responses API** (`POST /responses`, OpenAI, March 2025) is OpenAI's newer API "
+    "beside Chat Completions, which stays supported. The same question, its differences:\n"
+    "- `input` (a string or a list of messages) instead of `messages`, and the system prompt "
+    "as `instructions`; `max_output_tokens` instead of `max_tokens`;\n"
+    "- the answer is a list of typed `output` items (a `message`, a model's `reasoning`, a "
+    "`function_call`…) instead of `choices`; the SDK's `response.output_text` joins the text;\n"
+    "- usage says `input_tokens` / `output_tokens`;\n"
+    "- the server can keep the conversation: a follow-up sends `previous_response_id` and "
+    "only the new message, where Chat Completions resends everything every turn;\n"
+    "- a stream is typed events (`response.output_text.delta`, … `response.completed`) "
+    "rather than `chat.completion.chunk`s.\n\n"
+    "OpenAI, llama.cpp (the built-in model) and vLLM serve it; most other providers and "
+    "local servers speak Chat Completions only, which is why this app uses that.")
+
+
+def _responses(model: str, specimens: Specimens) -> None:
+    st.markdown(RESPONSES_API)
+    if _failed(specimens, "responses") or specimens.responses is None:
+        return
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**`POST /responses`**")
+        st.json(specimens.responses["request"]["json"])
+        st.json(specimens.responses["response"]["json"], expanded=2)
+    response = specimens.responses["response"]["json"] or {}
+    _field_by_field(right, response)
+    _cost(right, model, response)

@@ -150,14 +150,13 @@ def _show_saving_problems(slot, saved: SavedSession) -> None:
 
 
 def _share_and_start_afresh(saved: SavedSession, page: str) -> None:
-    share, afresh = st.sidebar.columns([3, 2])
-    if share.button("🔗 Share this setup", key="lab_share", width="stretch",
-                    help="A link (and a QR code) that opens this page with the same prompt, "
-                         "model and knobs. No key, no conversation."):
+    if st.sidebar.button("🔗 Share this setup", key="lab_share", width="stretch",
+                         help="A link (and a QR code) that opens this page with the same "
+                              "prompt, model and knobs. No key, no conversation."):
         values = saved.current(st.session_state.to_dict(), SAVED_KEYS.shared_on(page))
         _share_dialog(st.context.url or "", values)
-    with afresh.popover("🧹 Start afresh", width="stretch",
-                        help="For a shared computer: forget everything this browser saved."):
+    with st.sidebar.popover("🧹 Start afresh", width="stretch",
+                            help="For a shared computer: forget everything this browser saved."):
         st.write("Forget everything this browser saved here (conversations, settings, "
                  "results) and any key typed in this tab? Every page opens as new.")
         st.button("Forget it all", key="lab_forget", type="primary", on_click=_start_afresh)

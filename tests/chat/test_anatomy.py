@@ -20,7 +20,7 @@ def readable(provider):
     return lambda exc: str(describe_error(exc, provider.where, provider.inspector.redact))
 
 
-def test_the_built_in_server_answers_all_three_ways():
+def test_the_built_in_server_answers_all_four_ways():
     provider = make_provider(BUILTIN, Inspector())
     found = collect(provider, BUILTIN.suggested_models[0], QUESTION, OPTIONS, readable(provider))
     assert found.errors == {}
@@ -37,7 +37,34 @@ def test_the_built_in_server_answers_all_three_ways():
     assert legacy["request"]["json"]["prompt"] == QUESTION[-1]["content"]
     assert legacy["response"]["json"]["object"] == "text_completion"
     assert isinstance(legacy["response"]["json"]["choices"][0]["text"], str)
+    responses = found.responses
+    assert responses["request"]["url"].endswith("/v1/responses")
+    assert responses["request"]["json"]["input"] == QUESTION
+    assert responses["request"]["json"]["max_output_tokens"] == OPTIONS.max_tokens
+    answer = responses["response"]["json"]
+    assert answer["object"] == "response" and answer["status"] in ("completed", "incomplete")
+    assert answer["output"][0]["type"] == "message"
+    assert answer["output"][0]["content"][0]["text"].strip()
+    assert answer["usage"]["output_tokens"] > 0
     assert provider.endpoint.api_key not in str(found)  # the inspector redacted its key
+    provider.close()
+
+
+def test_the_responses_api_answer_is_explained_and_billed_like_a_chat_answer():
+    provider = make_provider(BUILTIN, Inspector())
+    recorded: list[dict] = []
+    system = [{"role": "system", "content": "Be brief."}]
+    found = collect(provider, BUILTIN.suggested_models[0], system + QUESTION, OPTIONS,
+                    readable(provider), record=recorded.append)
+    request = found.responses["request"]["json"]
+    assert request["instructions"] == "Be brief." and request["input"] == QUESTION
+    fields = {f.path: f for f in explain(found.responses["response"]["json"])}
+    for path in ("object", "status", "output.0.type", "output.0.content.0.text",
+                 "usage.input_tokens", "usage.output_tokens"):
+        assert fields[path].meaning, path
+    assert "prompt_tokens in Chat Completions" in fields["usage.input_tokens"].meaning
+    # Four answered requests, each recorded in Chat Completions' words.
+    assert len(recorded) == 4 and all(u["completion_tokens"] for u in recorded)
     provider.close()
 
 
@@ -67,8 +94,10 @@ def test_reasoning_cached_tokens_and_openrouters_cost_are_explained(fault_server
     assert fields["usage.prompt_tokens_details.cached_tokens"].meaning
     assert "OpenRouter" in fields["usage.cost"].meaning
     assert price_check("reasoning", response).provider_usd == Decimal("0.0223")
-    # The fault server, like OpenAI's chat models, has no /completions: a clear message.
+    # The fault server, like OpenAI's chat models, has no /completions, and like most
+    # providers no /responses: a clear message in that tab alone.
     assert found.legacy is None and "404" in found.errors["legacy"]
+    assert found.responses is None and "404" in found.errors["responses"]
     # Two requests were answered (and are billed); the refused one is not.
     assert [u.get("completion_tokens") for u in recorded] == [2224, 5]
 
@@ -87,5 +116,6 @@ def test_each_request_is_admitted_on_its_own(fault_server):
     found = collect(provider, "ok", QUESTION, OPTIONS, readable(provider), admit=admit)
     assert found.whole is not None
     assert found.errors == {"stream": "This session has used its requests.",
-                            "legacy": "This session has used its requests."}
+                            "legacy": "This session has used its requests.",
+                            "responses": "This session has used its requests."}
     assert len([r for r in fault_server.requests if r.method == "POST"]) == 1

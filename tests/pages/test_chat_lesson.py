@@ -144,3 +144,18 @@ def test_anatomy_requests_count_against_the_session_cap(fault_server, monkeypatc
     posts = [r for r in fault_server.requests if r.method == "POST"]
     assert len(posts) == 2  # the whole answer and the stream; /completions was refused
     assert any("used its 2 requests" in e.value for e in at.error)
+
+
+def test_anatomy_asks_the_built_in_model_through_the_responses_api_too(fault_server, monkeypatch):
+    at = open_chat_page(fault_server, monkeypatch)
+    at.sidebar.selectbox(key="lab_provider").set_value("builtin").run()
+    at.session_state["chat_view"] = ANATOMY
+    at.run()
+    at.button(key="anatomy_send").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    tables = [m.value for m in at.markdown if m.value.startswith("**Field by field**")]
+    assert len(tables) == 2  # the Chat Completions answer, then the Responses API's
+    assert "`output.0.content.0.text`" in tables[1] and "`usage.output_tokens`" in tables[1]
+    assert "`choices.0.message.content`" in tables[0]
+    assert any("**`POST /responses`**" in m.value for m in at.markdown)
+    assert not at.error
