@@ -17,7 +17,7 @@ from typing import Any
 
 from lib.chat.history import Message
 from lib.chat.providers import ChatProvider
-from lib.chat.sampling import SamplingOptions
+from lib.chat.sampling import SamplingOptions, reasoning_model
 from lib.cost.pricing import usage_cost
 
 ANATOMY_PROMPT = "In one sentence: what is a token?"
@@ -210,11 +210,12 @@ def collect(provider: ChatProvider, model: str, messages: list[Message],
 
     def responses() -> None:
         system = [m["content"] for m in messages if m["role"] == "system"]
+        knobs = ({} if reasoning_model(provider.endpoint.id, model)
+                 else {"temperature": options.temperature, "top_p": options.top_p})
         provider.client.responses.create(
             model=model, input=[m for m in messages if m["role"] != "system"],
             **({"instructions": system[0]} if system else {}),
-            max_output_tokens=options.max_tokens, temperature=options.temperature,
-            top_p=options.top_p)
+            max_output_tokens=options.max_tokens, **knobs)
 
     attempt("whole", whole)
     attempt("stream", lambda: _drain(provider.stream_chat(messages, model, options)))

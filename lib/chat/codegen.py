@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.chat.sampling import SamplingOptions, chat_request_body
+from lib.chat.sampling import SamplingOptions, chat_request_body, reasoning_model
 from lib.config import BUILTIN, Endpoint
 
 NOTE = ("With usage requested, a stream ends with a chunk that carries only the token counts "
@@ -35,7 +35,8 @@ def python_snippet(endpoint: Endpoint, model: str, messages: list[dict[str, str]
                    options: SamplingOptions, stream: bool = True) -> str:
     """Python that sends exactly the body the app sends for these inputs (``messages`` is the
     list actually sent, system prompt first) and prints the answer and its usage."""
-    body = chat_request_body(model, messages, options, stream, include_usage=True)
+    body = chat_request_body(model, messages, options, stream, include_usage=True,
+                             reasoning=reasoning_model(endpoint.id, model))
     extras = options.extra_fields()  # not in the SDK's signature: the SDK merges extra_body
     lines = ["import os", "", "from openai import OpenAI", ""]
     lines += _client_lines(endpoint, model)

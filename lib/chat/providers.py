@@ -17,7 +17,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from lib.chat.errors import PromptTooLong
 from lib.chat.history import ContextWindow, Messages, fit_to_window
-from lib.chat.sampling import SamplingOptions, chat_request_body
+from lib.chat.sampling import SamplingOptions, chat_request_body, reasoning_model
 from lib.chat.streaming import ChatStream
 from lib.config import Endpoint
 from lib.inspector import Inspector
@@ -80,7 +80,8 @@ class ChatProvider:
     def request_body(self, messages: Messages, model: str, options: SamplingOptions,
                      stream: bool = True) -> dict[str, Any]:
         """The JSON body this provider sends: shown on screen and in "view code"."""
-        return chat_request_body(model, messages, options, stream, include_usage=True)
+        return chat_request_body(model, messages, options, stream, include_usage=True,
+                                 reasoning=reasoning_model(self.endpoint.id, model))
 
     def _send(self, messages: Messages, model: str, options: SamplingOptions, stream: bool):
         """POST /chat/completions with exactly the body request_body shows."""

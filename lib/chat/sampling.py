@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,18 +43,21 @@ class SamplingOptions(BaseModel):
         description="Above 0: the more often a token was used, the less likely it is again.",
     )
 
-    def request_fields(self) -> dict[str, Any]:
-        """The Chat Completions fields, standard ones only."""
-        fields: dict[str, Any] = {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_tokens": self.max_tokens,
-        }
+    def request_fields(self, reasoning: bool = False) -> dict[str, Any]:
+        """The Chat Completions fields, standard ones only. For a reasoning model
+        (``reasoning_model``) the length limit is ``max_completion_tokens`` (it counts the
+        hidden reasoning too; OpenAI refuses ``max_tokens`` there) and the sampling knobs are
+        left out (only their defaults are accepted)."""
+        if reasoning:
+            fields: dict[str, Any] = {"max_completion_tokens": self.max_tokens}
+        else:
+            fields = {"temperature": self.temperature, "top_p": self.top_p,
+                      "max_tokens": self.max_tokens}
         if self.seed is not None:
             fields["seed"] = self.seed
         if self.stop:
             fields["stop"] = list(self.stop)
-        for name in ("presence_penalty", "frequency_penalty"):
+        for name in () if reasoning else ("presence_penalty", "frequency_penalty"):
             if getattr(self, name):  # sent only when set: 0 is every API's default
                 fields[name] = getattr(self, name)
         return fields
@@ -77,12 +81,24 @@ def bounds(field: str) -> tuple[float, float]:
     return field_bounds(SamplingOptions, field)
 
 
+# OpenAI's reasoning models (o1, o3, o4-mini, GPT-5 …): they take max_completion_tokens and
+# none of the sampling knobs. OpenRouter takes max_tokens for every model and translates.
+REASONING_MODEL = re.compile(r"^(?:openai/)?(?:o[1-9](?:-|$)|gpt-5)", re.IGNORECASE)
+TRANSLATES_FIELDS = frozenset({"openrouter"})
+
+
+def reasoning_model(endpoint_id: str, model: str) -> bool:
+    """Whether requests for ``model`` on this endpoint take the reasoning models' fields."""
+    return endpoint_id not in TRANSLATES_FIELDS and bool(REASONING_MODEL.match(model or ""))
+
+
 def chat_request_body(
     model: str, messages: list[dict[str, str]], options: SamplingOptions,
-    stream: bool = False, include_usage: bool = False,
+    stream: bool = False, include_usage: bool = False, reasoning: bool = False,
 ) -> dict[str, Any]:
     """The JSON body of a Chat Completions request, as it goes over the wire."""
-    body: dict[str, Any] = {"model": model, "messages": messages, **options.request_fields()}
+    body: dict[str, Any] = {"model": model, "messages": messages,
+                            **options.request_fields(reasoning)}
     body.update(options.extra_fields())
     if stream:
         body["stream"] = True

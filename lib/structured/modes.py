@@ -64,6 +64,7 @@ class Ask:
     max_tokens: int = 256
     temperature: float = 0.7
     seed: int | None = None
+    reasoning: bool = False  # a reasoning model's fields (lib.chat.sampling.reasoning_model)
 
 
 @dataclass
@@ -194,8 +195,11 @@ def _send(client: openai.OpenAI, model: str, mode: Mode, schema: OutputSchema, a
           where: str, redact: Redactor | None) -> ModeResult:
     """One request, never raising: a provider fault becomes ``result.error``."""
     result = ModeResult(mode, mode)
+    # A reasoning model takes max_completion_tokens and no temperature (lib/chat/sampling.py).
+    limits = ({"max_completion_tokens": ask.max_tokens} if ask.reasoning
+              else {"max_tokens": ask.max_tokens, "temperature": ask.temperature})
     kwargs: dict[str, Any] = {"model": model, "messages": messages_for(schema, ask.question),
-                              "max_tokens": ask.max_tokens, "temperature": ask.temperature}
+                              **limits}
     if ask.seed is not None:
         kwargs["seed"] = ask.seed
     started = time.perf_counter()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from lib.config import Endpoint, default_endpoint
 from lib.chat.providers import ChatProvider, starts_on_first_use
-from lib.chat.sampling import SamplingOptions, bounds
+from lib.chat.sampling import SamplingOptions, bounds, reasoning_model
 from lib.models.engine import EngineError
 from lib.models.settings import EngineSettingsError
 from lib.models.shipped import ModelNotInstalled
@@ -68,15 +68,20 @@ def _model_input(endpoint: Endpoint, provider: ChatProvider | None) -> tuple[str
     return picked, (listed.windows.get(picked) if listed else None)
 
 
-def sampling_inputs(context_tokens: int | None = None) -> SamplingOptions:
+def sampling_inputs(context_tokens: int | None = None, reasoning: bool = False) -> SamplingOptions:
     """Sliders built from SamplingOptions' own bounds, defaults and descriptions; max_tokens
-    also stays inside the model's context window when it is known."""
+    also stays inside the model's context window when it is known. ``reasoning``: the model
+    takes none of the knobs but the length limit (and seed, stop), and the panel says so."""
     defaults = SamplingOptions()
     fields = SamplingOptions.model_fields
     low, high = bounds("max_tokens")
     if context_tokens:
         high = min(high, context_tokens - MIN_PROMPT_TOKENS)
     with st.expander("Sampling", expanded=False):
+        if reasoning:
+            st.caption("A reasoning model (o-series, GPT-5): its limit is sent as "
+                       "`max_completion_tokens` (hidden reasoning counts too), and temperature, "
+                       "top_p and the penalties are left out: it takes only their defaults.")
         temperature = st.slider("temperature", *bounds("temperature"), defaults.temperature,
                                 0.05, help=fields["temperature"].description,
                                 key="lab_temperature")
@@ -142,5 +147,5 @@ def provider_sidebar() -> Choice:
         model, listed_window = _model_input(endpoint, provider)
         window = provider.context_window if provider else None
         window_tokens = window.tokens if window else listed_window
-        options = sampling_inputs(window_tokens)
+        options = sampling_inputs(window_tokens, reasoning_model(endpoint.id, model))
     return Choice(endpoint, provider, model, options, error, window_tokens)

@@ -9,6 +9,7 @@ from typing import Callable
 
 import streamlit as st
 
+from lib.chat.sampling import reasoning_model
 from lib.cost.pricing import usage_cost
 from lib.structured import builder, schemas
 from lib.structured.charts import latency_figure, per_token_figure, rates_figure
@@ -140,7 +141,8 @@ def sender(choice: Choice, schema: OutputSchema, question: str,
         choice.model, lambda pending: session.admit(choice.endpoint, choice.model, pending),
         None if account is None else (lambda cost: account.record(choice.model, cost)),
         endpoint.bills_usage)
-    ask = Ask(question, options.max_tokens, options.temperature, options.seed)
+    ask = Ask(question, options.max_tokens, options.temperature, options.seed,
+              reasoning_model(endpoint.id, choice.model))
     return lambda mode: run_mode(provider.client, choice.model, mode, schema, ask,
                                  provider.where, provider.inspector.redact, supported, meter)
 

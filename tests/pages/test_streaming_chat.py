@@ -275,3 +275,12 @@ def test_free_models_are_marked_in_the_model_list(fault_server, monkeypatch):
     assert "meta-llama/llama-3.3-70b-instruct:free  · free" in shown
     assert "openai/gpt-5.2-chat" in shown
     assert any(":free" in c.value for c in at.sidebar.caption)
+
+
+def test_a_reasoning_model_gets_max_completion_tokens_and_the_sidebar_says_why(chat_page, fault_server):
+    at = send(chat_page, "o4-mini", "Think, then say hello.")
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["chat_history"][-1]["content"] == "Hello from the fault server."
+    sent = fault_server.requests[-1].body
+    assert "max_completion_tokens" in sent and "max_tokens" not in sent and "temperature" not in sent
+    assert any("max_completion_tokens" in c.value for c in at.sidebar.caption)

@@ -43,6 +43,7 @@ SCENARIOS = (
     "json",  # the lecture's Location answer as JSON, whatever response_format asks for
     "no_json_schema",  # 400 to a json_schema response_format (like a model without it), else json
     "refusal",  # a Structured Outputs refusal: content null, message.refusal set
+    "o4-mini",  # like OpenAI's reasoning models: 400 to max_tokens or a sampling knob, else ok
 )
 
 # What GET /models says a scenario supports (OpenRouter's `supported_parameters`): every one
@@ -267,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = str(body.get("model"))
         model = PRICED_ALIASES.get(model, model)
-        scenario = getattr(self, f"_scenario_{model}", None)
+        scenario = getattr(self, f"_scenario_{model.replace('-', '_')}", None)
         if model not in SCENARIOS or scenario is None:
             message = f"The model `{model}` does not exist. Try one of: {', '.join(SCENARIOS)}."
             self._send_json(404, _error_body(message, "invalid_request_error", "model_not_found"))
@@ -338,6 +339,22 @@ class _Handler(BaseHTTPRequestHandler):
         body = completion.full("".join(OK_PIECES), REASONING_USAGE["completion_tokens"])
         body["usage"] = usage
         self._send_json(200, body)
+
+    def _scenario_o4_mini(self, completion: _Completion, stream: bool, request: dict) -> None:
+        """OpenAI's answers to what its reasoning models refuse, word for word."""
+        if "max_tokens" in request:
+            self._send_json(400, _error_body(
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                "'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter"))
+            return
+        for knob in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
+            if knob in request and request[knob] != (0 if knob.endswith("penalty") else 1):
+                self._send_json(400, _error_body(
+                    f"Unsupported value: '{knob}' does not support {request[knob]} with this "
+                    "model. Only the default (1) value is supported.", "invalid_request_error",
+                    "unsupported_value"))
+                return
+        self._reply(completion, OK_PIECES, stream)
 
     def _scenario_empty(self, completion: _Completion, stream: bool, request: dict) -> None:
         self._reply(completion, ("",), stream)
