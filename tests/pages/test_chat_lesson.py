@@ -15,6 +15,13 @@ def chat_requests(fault_server):
     return [r for r in fault_server.requests if r.path.endswith("/chat/completions")]
 
 
+def send_four_ways(at) -> None:
+    """Open the Anatomy view and send its question (whole, stream, /completions, /responses)."""
+    at.session_state["chat_view"] = ANATOMY
+    at.run()
+    at.button(key="anatomy_send").click().run()
+
+
 def load_forgetting_demo(at):
     at.sidebar.button(key="chat_forgetting_demo").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -95,9 +102,7 @@ def test_compare_a_failing_pane_says_why_and_the_other_answers(fault_server, mon
 def test_anatomy_explains_a_reasoning_models_usage(fault_server, monkeypatch):
     at = open_chat_page(fault_server, monkeypatch)
     at.sidebar.selectbox(key="lab_model_openai").set_value("reasoning").run()
-    at.session_state["chat_view"] = ANATOMY
-    at.run()
-    at.button(key="anatomy_send").click().run()
+    send_four_ways(at)
     assert not at.exception, [e.value for e in at.exception]
     table = next(m.value for m in at.markdown if m.value.startswith("**Field by field**"))
     assert "`usage.completion_tokens_details.reasoning_tokens` = `1408`" in table
@@ -138,9 +143,7 @@ def test_compare_panes_count_against_the_session_cap_one_by_one(fault_server, mo
 def test_anatomy_requests_count_against_the_session_cap(fault_server, monkeypatch):
     at = open_chat_page(fault_server, monkeypatch, LAB_MAX_REQUESTS_PER_SESSION="2")
     at.sidebar.selectbox(key="lab_model_openai").set_value("ok").run()
-    at.session_state["chat_view"] = ANATOMY
-    at.run()
-    at.button(key="anatomy_send").click().run()
+    send_four_ways(at)
     posts = [r for r in fault_server.requests if r.method == "POST"]
     assert len(posts) == 2  # the whole answer and the stream; /completions was refused
     assert any("used its 2 requests" in e.value for e in at.error)
@@ -149,9 +152,7 @@ def test_anatomy_requests_count_against_the_session_cap(fault_server, monkeypatc
 def test_anatomy_asks_the_built_in_model_through_the_responses_api_too(fault_server, monkeypatch):
     at = open_chat_page(fault_server, monkeypatch)
     at.sidebar.selectbox(key="lab_provider").set_value("builtin").run()
-    at.session_state["chat_view"] = ANATOMY
-    at.run()
-    at.button(key="anatomy_send").click().run()
+    send_four_ways(at)
     assert not at.exception, [e.value for e in at.exception]
     tables = [m.value for m in at.markdown if m.value.startswith("**Field by field**")]
     assert len(tables) == 2  # the Chat Completions answer, then the Responses API's
