@@ -22,22 +22,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+
+from lib.inspector import without_credentials
 
 BUILTIN_ID = "builtin"
 
 EndpointKind = Literal["openai_compatible", "builtin"]
 Source = Literal["secrets", "environment", "sidebar", "preset"]
-
-
-def without_credentials(url: str) -> str:
-    """The URL without a user name, password or query string (a typed base URL may carry
-    a key in either): what may be shown, logged or saved."""
-    parts = urlsplit(url)
-    if not parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 @dataclass(frozen=True)

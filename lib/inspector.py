@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -33,6 +34,16 @@ KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|sk_[A-Za-z0-9_\-]{6,}|AIza[0
 # carry them, and every request line and error message would repeat them.
 URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@]+@")
 MAX_BODY_BYTES = 512_000
+
+
+def without_credentials(url: str) -> str:
+    """The URL without a user name, password or query string (a typed base URL may carry
+    a key in either): what may be shown, logged or saved."""
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class Redactor:

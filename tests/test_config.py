@@ -96,8 +96,7 @@ def test_fingerprint_tells_keys_apart_without_holding_them():
 
 
 def test_a_typed_url_with_credentials_is_shown_without_them():
-    from lib.config import without_credentials
-    from lib.inspector import REDACTED, Redactor
+    from lib.inspector import REDACTED, Redactor, without_credentials
 
     typed = {"openai.base_url": "http://student:hunter2-canary@10.0.0.5:8000/v1?key=sk-q-canary"}
     openai = next(e for e in resolve_endpoints({}, {}, typed) if e.id == "openai")
