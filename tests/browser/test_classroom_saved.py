@@ -96,10 +96,10 @@ def test_a_made_up_or_edited_cookie_opens_an_empty_session(streamlit_url, page):
     page.get_by_role("button", name="Forget it all").click()
     wait_for_app_run(page)
     expect(page.get_by_text("Started afresh")).to_be_visible()
-    assert page.locator(MESSAGE).count() == 0
+    expect(page.locator(MESSAGE)).to_have_count(0)  # the notice is drawn before the chat is
     reload(page)
     expect(system_prompt(page)).to_have_value("You help travelers make plans for their trips.")
-    assert page.locator(MESSAGE).count() == 0
+    expect(page.locator(MESSAGE)).to_have_count(0)
     renewed = next(c for c in page.context.cookies() if c["name"] == COOKIE)
     assert renewed["value"] != mine["value"]  # a new id: the old one opens nothing any more
     page.context.add_cookies([mine])
