@@ -121,6 +121,10 @@ class KeyAccount:
         self.session.record(cost)
         self.ledger.record(model, cost)
 
+    def release(self, model: str) -> None:
+        """A request that was admitted never reached the provider (refused, nothing
+        listening): nothing to count, and what was held back for it is free again."""
+
 
 @dataclass(frozen=True)
 class DeploymentPolicy:
