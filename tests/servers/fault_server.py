@@ -44,6 +44,9 @@ SCENARIOS = (
     "no_json_schema",  # 400 to a json_schema response_format (like a model without it), else json
     "refusal",  # a Structured Outputs refusal: content null, message.refusal set
     "o4-mini",  # like OpenAI's reasoning models: 400 to max_tokens or a sampling knob, else ok
+    "tools",  # a model with function calling: one tool call per tool offered, then the answer
+    "tools_bad",  # like tools, but every call's arguments are {} (they don't validate)
+    "no_tools",  # 400 to a request with `tools`, in OpenAI's words, else ok
 )
 
 # What GET /models says a scenario supports (OpenRouter's `supported_parameters`): every one
@@ -51,6 +54,8 @@ SCENARIOS = (
 SUPPORTED_PARAMETERS = ("max_tokens", "temperature", "response_format", "structured_outputs")
 LOCATION_JSON = '{"name":"Paris","country":"France","latitude":48.8566,"longitude":2.3522}'
 REFUSAL_TEXT = "I'm sorry, I can't help with that request."
+TOOL_ANSWER = "Here is what the tool said: {}"  # the "tools" answer, once a tool message came
+NO_TOOLS_MESSAGE = "Unsupported parameter: 'tools' is not supported with this model."
 
 # Real, priced model ids that behave like a scenario, so costs and budgets can be tested.
 PRICED_ALIASES = {"gpt-4o-mini": "ok"}
@@ -216,6 +221,23 @@ class _Completion:
             yield self.chunk(delta)
 
 
+def _arguments_for(schema: dict) -> dict:
+    """Arguments that fit a tool's (flat) JSON schema: "Paris" for a string, 100 for a number,
+    an enum's values in turn (so from and to differ)."""
+    arguments, enums = {}, 0
+    for name, spec in (schema.get("properties") or {}).items():
+        if spec.get("enum"):
+            arguments[name] = spec["enum"][enums % len(spec["enum"])]
+            enums += 1
+        elif spec.get("type") in ("number", "integer"):
+            arguments[name] = 100
+        elif spec.get("type") == "boolean":
+            arguments[name] = True
+        else:
+            arguments[name] = "Paris"
+    return arguments
+
+
 def _sse(payload: dict | str) -> bytes:
     data = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
     return f"data: {data}\n\n".encode()
@@ -373,6 +395,45 @@ class _Handler(BaseHTTPRequestHandler):
         body = completion.full("", 9)
         body["choices"][0]["message"].update(content=None, refusal=REFUSAL_TEXT)
         self._send_json(200, body)
+
+    def _scenario_tools(self, completion: _Completion, stream: bool, request: dict, bad: bool = False) -> None:
+        """A tool-trained model: asked with `tools`, it calls each of them once (arguments made
+        from each schema); once the history holds `tool` messages, it answers with their content."""
+        results = [str(m.get("content")) for m in request.get("messages", []) if m.get("role") == "tool"]
+        offered = [t.get("function", {}) for t in request.get("tools") or [] if isinstance(t, dict)]
+        if results or not offered:
+            self._reply(completion, (TOOL_ANSWER.format(" ".join(results)) if results else "".join(OK_PIECES),), stream)
+            return
+        calls = [{"id": f"call_fault_{k}", "type": "function",
+                  "function": {"name": tool.get("name", ""),
+                               "arguments": "{}" if bad else json.dumps(_arguments_for(tool.get("parameters") or {}))}}
+                 for k, tool in enumerate(offered)]
+        if not stream:
+            body = completion.full("", 12 * len(calls), "tool_calls")
+            body["choices"][0]["message"].update(content=None, tool_calls=calls)
+            self._send_json(200, body)
+            return
+        self._start_sse()
+        self.wfile.write(_http_chunk(_sse(completion.chunk({"role": "assistant", "content": None}))))
+        for index, call in enumerate(calls):  # the name first, then the arguments in two pieces
+            head = {"index": index, "id": call["id"], "type": "function",
+                    "function": {"name": call["function"]["name"], "arguments": ""}}
+            self.wfile.write(_http_chunk(_sse(completion.chunk({"tool_calls": [head]}))))
+            arguments = call["function"]["arguments"]
+            for piece in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2:]):
+                delta = {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+                self.wfile.write(_http_chunk(_sse(completion.chunk(delta))))
+        self._finish_stream(completion, 12 * len(calls), "tool_calls")
+
+    def _scenario_tools_bad(self, completion: _Completion, stream: bool, request: dict) -> None:
+        self._scenario_tools(completion, stream, request, bad=True)
+
+    def _scenario_no_tools(self, completion: _Completion, stream: bool, request: dict) -> None:
+        if "tools" in request:
+            self._send_json(400, {"error": {"message": NO_TOOLS_MESSAGE, "type": "invalid_request_error",
+                                            "param": "tools", "code": "unsupported_parameter"}})
+            return
+        self._scenario_ok(completion, stream, request)
 
     def _scenario_auth(self, completion: _Completion, stream: bool, request: dict) -> None:
         authorization = self.headers.get("Authorization", "")
