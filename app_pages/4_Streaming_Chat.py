@@ -13,6 +13,7 @@ from lib.ui.conversation import clear_button, export_import, rewind_controls, vi
 from lib.ui.page import lesson_header
 from lib.ui.provider_picker import provider_sidebar
 from lib.ui.system_prompt import system_prompt_input
+from lib.ui.tools import tools_view
 
 lesson_header("streaming_chat")
 choice = provider_sidebar()
@@ -26,13 +27,17 @@ with st.sidebar:
 
 settle_interrupted_answer()
 settle_interrupted_compare()
-view = st.segmented_control("View", ["💬 Chat", "⚖️ Compare models", "🔬 Anatomy of a response"],
+view = st.segmented_control("View", ["💬 Chat", "⚖️ Compare models", "🔬 Anatomy of a response",
+                                     "🛠️ Tools"],
                             default="💬 Chat", key="chat_view", label_visibility="collapsed")
 if view == "⚖️ Compare models":
     compare_view(choice, system_prompt)
     st.stop()
 if view == "🔬 Anatomy of a response":
     anatomy_view(choice, system_prompt)
+    st.stop()
+if view == "🛠️ Tools":
+    tools_view(choice, system_prompt)
     st.stop()
 
 history = st.session_state.setdefault("chat_history", [])

@@ -16,6 +16,7 @@ from lib.base_vs_instruct.saved import restored_run, saved_run
 from lib.chat.anatomy import Specimens
 from lib.chat.errors import ProviderError
 from lib.chat.history import restored_history
+from lib.chat.tools import ToolCallRun, ToolExchange
 from lib.chat.sampling import SamplingOptions, field_bounds
 from lib.cost.pricing import CustomPrice
 from lib.deployment import SessionUsage
@@ -119,10 +120,16 @@ SAVED_KEYS = SavedKeys([
     _setting("compare_provider_", choice, CHAT, prefix=True),
     _setting("compare_model_", text(500), CHAT, prefix=True),
     _setting("anatomy_prompt", PROMPT, CHAT, label="the anatomy question"),
+    _setting("tools_picked", choices, CHAT),
+    _setting("tools_way_", choice, CHAT, prefix=True),
+    _setting("tools_choice", choice, CHAT),
+    _setting("tools_question", PROMPT, CHAT, label="the tools question"),
     _work("chat_history", restored_history, CHAT, "the conversation"),
     _work("chat_summaries", _of_type(dict), CHAT, "the conversation's summary"),
     _result("compare_results", _list_of(dict), CHAT, "the comparison's answers", len),
     _result("anatomy_specimens", _of_type(tuple), CHAT, "the response taken apart", len),
+    _result("tools_exchange", _of_type(ToolExchange), CHAT, "the last tool call",
+            lambda exchange: (len(exchange.calls), exchange.answer is None, exchange.error)),
     # Base vs instruct
     _setting("bvi_provider", choice, BVI),
     _setting("bvi_base_model_", text(500), BVI, prefix=True),
@@ -179,4 +186,4 @@ SAVED_KEYS = SavedKeys([
 ])
 
 CODEC = Codec([*BASE_VS_INSTRUCT_TYPES, Specimens, ProviderError, Mode, ModeResult, Check,
-               Trial, AskRun, ExperimentRun])
+               Trial, AskRun, ExperimentRun, ToolExchange, ToolCallRun])

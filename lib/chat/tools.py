@@ -32,7 +32,7 @@ from lib.chat.history import Message
 from lib.chat.providers import ChatProvider
 from lib.chat.sampling import SamplingOptions, chat_request_body, reasoning_model
 from lib.chat.tool_functions import Tool
-from lib.chat.turn import Account, settle_request
+from lib.chat.turn import Account
 from lib.cost.pricing import usage_cost
 
 TOOLS, GRAMMAR = "tools", "grammar"
@@ -124,12 +124,13 @@ def validation_text(exc: ValidationError) -> str:
 def round_trip(provider: ChatProvider, model: str, question: str, system_prompt: str,
                tools: Sequence[Tool], options: SamplingOptions, way: str = TOOLS,
                tool_choice: str = "auto", on_error: Callable[[Exception], str] = str,
-               admit: Callable[[], str | None] = lambda: None,
+               admit: Callable[[list[Message], int], str | None] = lambda *_: None,
                account: Account | None = None) -> ToolExchange:
     """Ask ``question`` with ``tools``, run the calls that come back, send their results and
     get the answer: two requests (one when the model answers without a call). Each request
-    is admitted first; one the provider answered is recorded on a deployment's key, one it
-    refused (or nothing listening) released."""
+    is admitted first (``admit(messages, max_tokens)`` says why not, or None); on a
+    deployment's key, one the provider answered is recorded, one it refused (or nothing
+    listening) released."""
     system = grammar_system_prompt(system_prompt, tools) if way == GRAMMAR else system_prompt.strip()
     messages: list[Message] = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": question})
@@ -210,7 +211,7 @@ class _Sender:
 
     def __call__(self, messages: list[Message], extra: dict[str, Any]):
         """(the response's JSON, the inspector's view of the exchange, why it failed)."""
-        if refusal := self.admit():
+        if refusal := self.admit(messages, self.options.max_tokens):
             return None, None, refusal
         reasoning = reasoning_model(self.provider.endpoint.id, self.model)
         body = {**chat_request_body(self.model, messages, self.options, reasoning=reasoning),
@@ -245,7 +246,10 @@ class _Sender:
         cost = (usage_cost(self.model, usage.get("prompt_tokens") or 0,
                            usage.get("completion_tokens") or 0)
                 if self.provider.endpoint.bills_usage else Decimal(0))
-        settle_request(self.account, self.model, billable, cost)
+        if billable:  # the provider answered (or a reply was sent and broke): it counts
+            self.account.record(self.model, cost)
+        else:  # refused, or nothing listening: what admit held is free again
+            self.account.release(self.model)
 
 
 def _about_tools(exc: openai.APIStatusError) -> bool:

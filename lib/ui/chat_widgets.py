@@ -132,10 +132,10 @@ def _exchange(latest: dict, events_shown: int) -> None:
         st.code(response.get("text", ""), language="text")
 
 
-def exchanges_panel(inspector: Inspector, count: int) -> None:
+def exchanges_panel(inspector: Inspector, count: int, expanded: bool = False) -> None:
     """The last ``count`` HTTP exchanges, a tab each (a page that sends several requests per
     click), raw, with secrets redacted."""
-    with st.expander(f"🔍 {WIRE_TITLE}", expanded=False):
+    with st.expander(f"🔍 {WIRE_TITLE}", expanded=expanded):
         shown = inspector.history()[-count:]
         if not shown:
             st.caption("Nothing sent yet. Send a prompt and the HTTP exchanges appear here.")

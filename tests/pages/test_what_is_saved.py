@@ -22,7 +22,7 @@ NOT_SAVED = {
     r"lab_share|lab_forget|lab_operator_pw": "buttons; the operator's password",
     r"chat_(stop|regenerate|resend|forgetting_demo|import|import_error|active_turn|token_counts|edit_.*)":
         "buttons, the upload, a running answer, counts recomputed on demand",
-    r"compare_(send|stop|active)|anatomy_send": "buttons and a running comparison",
+    r"compare_(send|stop|active)|anatomy_send|tools_send": "buttons and a running comparison",
     r"bvi_(generate|lecture_.*|step|text_.*)": "buttons; the step slider's range depends on the run",
     r"tpl_(add|preset|role|content|up|down|delete)_.*": "the editor's buttons and per-row widgets "
                                                        "(tpl_rows holds the rows)",
