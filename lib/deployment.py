@@ -4,8 +4,10 @@ A deployment on Streamlit Community Cloud is one process shared by a whole class
 instructor's key in its secrets. The policy guards that key; a key a student types is theirs.
 Settings (secrets or environment):
 
-- ``LAB_MAX_SPEND_USD_TOTAL``: dollars the deployment's keys may spend in this process, all
-  sessions together. Held by the process (``LEDGER``), so reloading a page resets nothing.
+- ``LAB_MAX_SPEND_USD_TOTAL``: dollars the deployment's keys may spend, all sessions
+  together, kept by the shared ledger (lib/ledger: this process's, or Redis's for every
+  replica with ``LAB_LEDGER_URL``), so reloading a page resets nothing. Each request holds
+  the most it can cost against it until it is answered, so racing sessions can't overspend.
 - ``LAB_MAX_REQUESTS_PER_SESSION``, ``LAB_MAX_SPEND_USD_PER_SESSION``: per browser session,
   a courtesy that keeps one student from using everyone's budget.
 - ``LAB_ALLOWED_MODELS``: comma-separated model ids (or a list in secrets).
@@ -23,17 +25,26 @@ message says which setting to fix.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Callable
 
 from lib.config import Endpoint, setting
+from lib.cost.pricing import usage_cost
+from lib.ledger import LOG, PROCESS_LEDGER
+from lib.ledger.core import HOLD_S, Ledger, LedgerUnavailable, Reservation, UnreachableLedger
 
-ACTIVE_SESSION_SECONDS = 600.0
+# The most a request may cost is reserved before it is sent; a caller that can't say how
+# long its prompt or answer may be is assumed to send this many tokens and ask this many.
+UNKNOWN_PROMPT_TOKENS = 2_000
+UNKNOWN_MAX_TOKENS = 1_024
+PAUSED = ("The class's shared budget can't be checked right now (its ledger is not "
+          "answering), so the shared key is paused. Use the built-in model or your own key; "
+          "the instructor can see why in the app's log.")
 
 
 def _parse(raw: Any, name: str, parse, problems: list[str]) -> Any:
@@ -53,77 +64,64 @@ def _parse(raw: Any, name: str, parse, problems: list[str]) -> Any:
 
 class SessionUsage:
     """What one browser session has used of the deployment's keys (a courtesy cap: a new
-    session starts again at zero; the process's LEDGER does not). Thread-safe: the turn that
-    records into it may be settled by another script run's thread."""
+    session starts again at zero; the shared ledger does not), and the reservations its
+    requests in flight hold on the class's budget. Thread-safe: the turn that records into
+    it may be settled by another script run's thread."""
 
     def __init__(self, requests: int = 0, spent_usd: Decimal = Decimal(0)) -> None:
         self._lock = threading.Lock()
         self.requests = requests
         self.spent_usd = spent_usd
+        self._holds: list[tuple[str, Reservation, float]] = []  # (model, hold, until)
 
     def record(self, cost: Decimal) -> None:
         with self._lock:
             self.requests += 1
             self.spent_usd += cost
 
-
-class Ledger:
-    """Process-wide use of the deployment's keys: every session's requests and spend.
-
-    One per process (``LEDGER``), shared by all sessions, updated under a lock. Nothing a
-    browser does can reset it; a restart of the app does.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.spent_usd = Decimal(0)
-        self.requests_by_model: Counter[str] = Counter()
-        self._last_seen: dict[str, float] = {}
-
-    def record(self, model: str, cost: Decimal) -> None:
-        """One request on a deployment key reached the provider, and what it cost."""
+    def hold(self, model: str, reservation: Reservation) -> None:
         with self._lock:
-            self.requests_by_model[model] += 1
-            self.spent_usd += cost
+            self._holds.append((model, reservation, time.monotonic() + HOLD_S))
 
-    def seen(self, session_id: str, now: float | None = None) -> None:
-        """Note that a browser session was active (for the operator's view)."""
-        now = time.monotonic() if now is None else now
+    def take_hold(self, model: str) -> Reservation | None:
+        """The oldest reservation still held for a request to ``model``, now given up."""
+        now = time.monotonic()
         with self._lock:
-            self._last_seen[session_id] = now
-            for old in [s for s, t in self._last_seen.items() if now - t > ACTIVE_SESSION_SECONDS]:
-                del self._last_seen[old]
-
-    def snapshot(self, now: float | None = None) -> dict[str, Any]:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            return {
-                "spent_usd": self.spent_usd,
-                "requests_by_model": dict(self.requests_by_model.most_common()),
-                "active_sessions": sum(1 for t in self._last_seen.values()
-                                       if now - t <= ACTIVE_SESSION_SECONDS),
-            }
-
-
-LEDGER = Ledger()
+            self._holds = [h for h in self._holds if h[2] > now]
+            for index, (held_for, reservation, _) in enumerate(self._holds):
+                if held_for == model:
+                    del self._holds[index]
+                    return reservation
+        return None
 
 
 @dataclass
 class KeyAccount:
     """Where the requests of one session on the deployment's keys are recorded: that
-    session's courtesy caps and the process's ledger. Plain Python, safe from any thread."""
+    session's courtesy caps and the shared ledger. Plain Python, safe from any thread."""
 
     session: SessionUsage
-    ledger: Ledger = LEDGER
+    ledger: Ledger
+    report: Callable[[LedgerUnavailable], None] = lambda exc: LOG.warning("ledger: %s", exc)
 
     def record(self, model: str, cost: Decimal | None) -> None:
+        """One request reached the provider: its cost replaces what was held for it."""
         cost = cost or Decimal(0)  # an unpriced model counts as a request, not as spend
         self.session.record(cost)
-        self.ledger.record(model, cost)
+        try:
+            self.ledger.settle(self.session.take_hold(model), model, cost)
+        except LedgerUnavailable as exc:  # the operator's log says how much went uncounted
+            self.report(LedgerUnavailable(f"{exc}; ${cost} for {model} not counted"))
 
     def release(self, model: str) -> None:
         """A request that was admitted never reached the provider (refused, nothing
         listening): nothing to count, and what was held back for it is free again."""
+        reservation = self.session.take_hold(model)
+        if reservation is not None:
+            try:
+                self.ledger.release(reservation)
+            except LedgerUnavailable as exc:  # it lapses by itself after HOLD_S
+                self.report(exc)
 
 
 @dataclass(frozen=True)
@@ -200,8 +198,77 @@ class DeploymentPolicy:
                     f"${self.max_spend_per_session} on the shared key. {elsewhere}")
         return None
 
+    def admit(self, endpoint: Endpoint, model: str, session: SessionUsage, ledger: Ledger,
+              pending: int = 0, prompt_tokens: int | None = None,
+              max_tokens: int | None = None) -> str | None:
+        """Why this request may not be sent, or None, having then reserved the most it can
+        cost on the class's budget (given back by KeyAccount.record or .release). Raises
+        LedgerUnavailable when the ledger can't be asked (the caller fails closed)."""
+        if not self.guards(endpoint):
+            return None
+        price_known = usage_cost(model, 0, 0) is not None if self.caps_spending else True
+        budget = self.max_spend_total
+        spent = ledger.spent_usd() if budget is not None else Decimal(0)
+        why_not = self.refusal(endpoint, model, session, spent, price_known, pending)
+        if why_not or budget is None:
+            return why_not
+        answer = UNKNOWN_MAX_TOKENS if max_tokens is None else max_tokens
+        most = most_it_can_cost(model, prompt_tokens, max_tokens)
+        reservation = ledger.reserve(most, budget)
+        if reservation is None:
+            left = max(Decimal(0), budget - spent)
+            return (f"The class's budget on the shared key can't cover this request: it could "
+                    f"cost up to ${most:.4f} ({answer:,} tokens of answer at most), and "
+                    f"${left:.4f} is left, less what answers still coming will cost. Lower Max "
+                    "tokens, or carry on with the built-in model or your own key.")
+        session.hold(model, reservation)
+        return None
+
     def admits_admin(self, password: str) -> bool:
         import hmac
 
         return bool(self.admin_password) and hmac.compare_digest(
             password.encode(), self.admin_password.encode())
+
+
+def most_it_can_cost(model: str, prompt_tokens: int | None, max_tokens: int | None) -> Decimal:
+    """A request's price if its prompt is ``prompt_tokens`` long and the answer uses every
+    token ``max_tokens`` allows (unknown sizes: UNKNOWN_PROMPT_TOKENS, UNKNOWN_MAX_TOKENS)."""
+    return usage_cost(model, UNKNOWN_PROMPT_TOKENS if prompt_tokens is None else prompt_tokens,
+                      UNKNOWN_MAX_TOKENS if max_tokens is None else max_tokens) or Decimal(0)
+
+
+def prompt_tokens_of(messages: list) -> int:
+    """About how many tokens ``messages`` are (OpenAI's o200k tokenizer, on their JSON: a
+    little more than the model reads, which is the side to err on for a reservation)."""
+    from lib.chat.streaming import estimate_tokens  # the tokenizer, loaded on first use
+
+    return estimate_tokens(json.dumps(messages, ensure_ascii=False, default=str))
+
+
+def admit_request(rules: DeploymentPolicy, secrets: Mapping[str, Any],
+                  environ: Mapping[str, str], endpoint: Endpoint, model: str,
+                  session: SessionUsage, pending: int = 0, messages: list | None = None,
+                  max_tokens: int | None = None) -> str | None:
+    """``rules.admit`` on the process's shared ledger (``LAB_LEDGER_URL``), the sizes
+    estimated from ``messages``; a ledger that can't be asked pauses the shared key."""
+    if not rules.guards(endpoint):
+        return None
+    prompt_tokens = None if messages is None else prompt_tokens_of(messages)
+    try:
+        ledger = PROCESS_LEDGER.get(secrets, environ)
+        return rules.admit(endpoint, model, session, ledger, pending, prompt_tokens, max_tokens)
+    except LedgerUnavailable as exc:
+        PROCESS_LEDGER.report(exc)
+        return PAUSED
+
+
+def key_account(session: SessionUsage, secrets: Mapping[str, Any],
+                environ: Mapping[str, str]) -> KeyAccount:
+    """Where a session's requests on the deployment's keys are recorded (only requests
+    ``admit_request`` let through, so the ledger could be opened then)."""
+    try:
+        ledger = PROCESS_LEDGER.get(secrets, environ)
+    except LedgerUnavailable as exc:  # recording will say what went uncounted
+        ledger = UnreachableLedger(exc)
+    return KeyAccount(session, ledger, PROCESS_LEDGER.report)

@@ -21,12 +21,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from lib.chat.history import to_api_messages
 from lib.chat.providers import ChatProvider, make_provider
 from lib.chat.sampling import SamplingOptions, bounds
 from lib.chat.turn import ChatTurn
 from lib.config import default_endpoint, resolve_endpoints
-from lib.cost.pricing import usage_cost
-from lib.deployment import LEDGER, DeploymentPolicy, KeyAccount, SessionUsage
+from lib.deployment import DeploymentPolicy, SessionUsage, admit_request, key_account
 from lib.inspector import Inspector
 from lib.models.catalog import available_models
 
@@ -49,6 +49,7 @@ class LabChat:
         self.endpoints = {e.id: e for e in resolve_endpoints(secrets, environ, {})}
         self.default = default_endpoint(list(self.endpoints.values()))
         self.policy = DeploymentPolicy.from_settings(secrets, environ)
+        self._secrets, self._environ = secrets, environ
         self._providers: dict[str, ChatProvider] = {}
         self._usage: dict[str, SessionUsage] = {}
         self._lock = threading.Lock()
@@ -74,18 +75,19 @@ class LabChat:
         with its message, and the partial answer stays."""
         endpoint = self.endpoints[endpoint_id]
         usage = self._session_usage(session_id)
-        rules = self.policy
-        price_known = usage_cost(model, 0, 0) is not None if rules.caps_spending else True
-        refusal = rules.refusal(endpoint, model, usage, LEDGER.spent_usd, price_known)
-        if refusal:
-            yield f"⚠️ {refusal}", ""
-            return
         conversation = [{"role": m["role"], "content": m["content"]} for m in history
                         if isinstance(m.get("content"), str)]  # Gradio adds display fields
         conversation.append({"role": "user", "content": message})
+        refusal = admit_request(self.policy, self._secrets, self._environ, endpoint, model,
+                                usage, messages=to_api_messages(conversation, system_prompt),
+                                max_tokens=int(max_tokens))
+        if refusal:
+            yield f"⚠️ {refusal}", ""
+            return
         options = SamplingOptions(temperature=temperature, max_tokens=int(max_tokens))
         turn = ChatTurn.start(self.provider(endpoint_id), model, options, conversation,
-                              system_prompt, account=KeyAccount(usage))
+                              system_prompt, account=key_account(usage, self._secrets,
+                                                                 self._environ))
         text = ""
         try:
             for delta in turn.stream:

@@ -4,7 +4,8 @@ import threading
 from decimal import Decimal
 
 from lib.config import custom_urls_allowed, resolve_endpoints
-from lib.deployment import DeploymentPolicy, Ledger, SessionUsage
+from lib.deployment import DeploymentPolicy, KeyAccount, SessionUsage
+from lib.ledger.core import InProcessLedger
 
 SHARED = {"OPENROUTER_API_KEY": "sk-or-deployment"}
 MODEL = "openai/gpt-5.2-chat"
@@ -63,11 +64,11 @@ def test_unreadable_limits_fail_closed_and_name_the_setting():
 
 
 def test_the_ledger_adds_up_under_concurrent_sessions():
-    ledger = Ledger()
+    ledger = InProcessLedger()
 
     def session(n: int) -> None:
         for _ in range(200):
-            ledger.record(f"model-{n % 3}", Decimal("0.001"))
+            ledger.settle(None, f"model-{n % 3}", Decimal("0.001"))
             ledger.seen(f"session-{n}")
 
     threads = [threading.Thread(target=session, args=(n,)) for n in range(30)]
@@ -75,17 +76,20 @@ def test_the_ledger_adds_up_under_concurrent_sessions():
         thread.start()
     for thread in threads:
         thread.join()
-    figures = ledger.snapshot()
-    assert figures["spent_usd"] == Decimal("6.000")
-    assert sum(figures["requests_by_model"].values()) == 6000
-    assert figures["active_sessions"] == 30
+    figures = ledger.figures()
+    assert figures.spent_usd == Decimal("6.000")
+    assert sum(figures.requests_by_model.values()) == 6000
+    assert figures.active_sessions == 30
 
 
 def test_sessions_idle_for_ten_minutes_are_no_longer_active():
-    ledger = Ledger()
-    ledger.seen("a", now=0.0)
-    ledger.seen("b", now=500.0)
-    assert ledger.snapshot(now=700.0)["active_sessions"] == 1
+    now = [0.0]
+    ledger = InProcessLedger(clock=lambda: now[0])
+    ledger.seen("a")
+    now[0] = 500.0
+    ledger.seen("b")
+    now[0] = 700.0
+    assert ledger.figures().active_sessions == 1
 
 
 def test_typed_urls_are_off_on_a_deployment_with_keys_unless_allowed():
@@ -131,9 +135,7 @@ def test_the_operator_password_is_checked_exactly():
 
 
 def test_a_key_account_records_into_the_session_and_the_ledger_from_many_threads():
-    from lib.deployment import KeyAccount
-
-    usage, ledger = SessionUsage(), Ledger()
+    usage, ledger = SessionUsage(), InProcessLedger()
     account = KeyAccount(usage, ledger)
     threads = [threading.Thread(target=lambda: [account.record("m", Decimal("0.01")) for _ in range(100)])
                for _ in range(8)]
@@ -143,4 +145,4 @@ def test_a_key_account_records_into_the_session_and_the_ledger_from_many_threads
         thread.join()
     account.record("unpriced", None)  # counted as a request, not as spend
     assert usage.requests == 801 and usage.spent_usd == Decimal("8.00")
-    assert ledger.snapshot()["requests_by_model"] == {"m": 800, "unpriced": 1}
+    assert ledger.figures().requests_by_model == {"m": 800, "unpriced": 1}

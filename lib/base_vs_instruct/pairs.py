@@ -16,7 +16,7 @@ from lib.base_vs_instruct.panes import PaneStream, chat_request, completion_requ
 from lib.base_vs_instruct.prompt_formats import (FormatKey, messages_for, own_template_text,
                                                  wrong_template_text)
 from lib.chat.providers import ChatProvider
-from lib.chat.turn import Account, request_cost
+from lib.chat.turn import Account, request_cost, settle_request
 from lib.config import BUILTIN
 from lib.models.shipped import GEMMA3_BASE, SMOLLM2
 
@@ -67,9 +67,9 @@ class Run:
             try:
                 for side, stream in zip(self.sides, (self.base, self.instruct)):
                     stream.close()
-                    if (account is not None and side.provider.endpoint.key_from_deployment
-                            and stream.billable):
-                        account.record(side.model, request_cost(side.provider, side.model, stream))
+                    if account is not None and side.provider.endpoint.key_from_deployment:
+                        settle_request(account, side.model, stream.billable,
+                                       request_cost(side.provider, side.model, stream))
             finally:
                 self.settled = True
 

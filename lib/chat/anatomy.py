@@ -169,14 +169,14 @@ class Specimens:
 def collect(provider: ChatProvider, model: str, messages: list[Message],
             options: SamplingOptions, on_error: Callable[[Exception], str],
             admit: Callable[[], str | None] = lambda: None,
-            record: Callable[[dict], None] = lambda usage: None) -> Specimens:
+            record: Callable[[dict | None], None] = lambda usage: None) -> Specimens:
     """Send ``messages`` as a whole answer, as a stream, (the last one, as a prompt) to
     /completions, and to the Responses API, with the chat's own settings (a reasoning model
     refuses what it doesn't take, temperature 0 say: the page's settings are ones that work).
 
     Each request is admitted first (``admit`` returns why not, or None) and, once a
     provider answered 200, ``record``-ed with its usage ({} when none came): a cut stream is
-    billed too. ``on_error(exc)`` words a failure; each way fails alone."""
+    billed too; one that was refused or never reached a server is ``record(None)``. ``on_error(exc)`` words a failure; each way fails alone."""
     found = Specimens(errors={})
     inspector = provider.inspector
 
@@ -191,8 +191,8 @@ def collect(provider: ChatProvider, model: str, messages: list[Message],
             failure = on_error(exc)
         exchange = inspector.exchanges[-1] if inspector.exchanges else None
         view = inspector.latest() if exchange is not None and exchange is not before else None
-        if view is not None and view["response"]["status"] == 200:
-            record(usage_of(view) or {})
+        answered = view is not None and view["response"]["status"] == 200
+        record((usage_of(view) or {}) if answered else None)
         if failure:
             found.errors[name] = str(failure)
         else:

@@ -248,20 +248,27 @@ SUMMARY_MAX_TOKENS = 200
 
 
 def model_summary(provider: ChatProvider, model: str, account: Account | None = None,
-                  admit: Callable[[], str | None] = lambda: None
+                  admit: Callable[[list[Message], int], str | None] = lambda *_: None
                   ) -> Callable[[list[Message]], tuple[str, SummaryCost]]:
-    """Summaries by the chat's own model: one plain request at temperature 0, admitted,
-    priced and recorded like any other request on a deployment's key."""
+    """Summaries by the chat's own model: one plain request at temperature 0, admitted
+    (``admit(messages, max_tokens)``), priced and recorded like any other request on a
+    deployment's key."""
     options = SamplingOptions(temperature=0.0, max_tokens=SUMMARY_MAX_TOKENS)
+    counted = account is not None and provider.endpoint.key_from_deployment
 
     def complete(messages: list[Message]) -> tuple[str, SummaryCost]:
-        if refusal := admit():
+        if refusal := admit(messages, SUMMARY_MAX_TOKENS):
             raise SummaryFailed(refusal)
-        completion = provider.complete(messages, model, options)
+        try:
+            completion = provider.complete(messages, model, options)
+        except Exception:
+            if counted:
+                account.release(model)  # refused or unreachable: what was held is free
+            raise
         usage = completion.usage
         prompt, written = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
         cost = usage_cost(model, prompt, written) if provider.endpoint.bills_usage else Decimal(0)
-        if account is not None and provider.endpoint.key_from_deployment:
+        if counted:
             account.record(model, cost)
         return completion.choices[0].message.content or "", SummaryCost(prompt, written, cost)
 

@@ -29,6 +29,8 @@ class Account(Protocol):
 
     def record(self, model: str, cost: Decimal | None) -> None: ...
 
+    def release(self, model: str) -> None: ...
+
 
 @dataclass
 class ChatTurn:
@@ -79,12 +81,20 @@ class ChatTurn:
                     self.reply["error"] = str(self.stream.error)
                 self.cost = request_cost(self.provider, self.model, self.stream)
                 self.reply["usage"] = turn_usage(self.stream, self.cost)
-                if (self.account is not None and self.stream.billable
-                        and self.provider.endpoint.key_from_deployment):
-                    self.account.record(self.model, self.cost)
+                if self.account is not None and self.provider.endpoint.key_from_deployment:
+                    settle_request(self.account, self.model, self.stream.billable, self.cost)
             finally:
                 self.settled = True  # whatever happened, never counted twice
             return self.cost
+
+
+def settle_request(account: Account, model: str, billable: bool, cost: Decimal | None) -> None:
+    """Count a request on a deployment's key that the provider answered (or that was sent
+    and then given up on); give back what was held for one it refused."""
+    if billable:
+        account.record(model, cost)
+    else:
+        account.release(model)
 
 
 def turn_usage(stream: ChatStream, cost: Decimal | None) -> dict:

@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Callable
 
 from lib.chat.streaming import estimate_tokens
+from lib.chat.turn import Account, settle_request
 from lib.cost.pricing import usage_cost
 from lib.structured.modes import ModeResult
 
 Admit = Callable[[int], "str | None"]  # pending requests -> why not, or None
-Record = Callable[["Decimal | None"], None]  # one request on the deployment's key, its cost
 
 
 def request_cost(model: str, result: ModeResult, bills_usage: bool) -> Decimal | None:
@@ -38,14 +38,14 @@ def request_cost(model: str, result: ModeResult, bills_usage: bool) -> Decimal |
 class RequestMeter:
     """Admits and records the requests of one page run to one model.
 
-    ``admit(pending)`` is the deployment's policy (lib.ui.session.admit); ``record`` is
+    ``admit(pending)`` is the deployment's policy (lib.ui.session.admit); ``account`` is
     None when the key is not the deployment's (nothing to count). Safe from any thread."""
 
-    def __init__(self, model: str, admit: Admit, record: Record | None,
+    def __init__(self, model: str, admit: Admit, account: Account | None,
                  bills_usage: bool) -> None:
         self.model = model
         self._admit = admit
-        self._record = record
+        self._account = account
         self._bills = bills_usage
         self._lock = threading.Lock()
         self.pending = 0  # let through and not yet settled
@@ -64,7 +64,7 @@ class RequestMeter:
         cost = request_cost(self.model, result, self._bills)
         result.cost_usd = cost
         with self._lock:
-            if self._record is not None and result.billable:
-                self._record(cost)
-                self.recorded += 1
+            if self._account is not None:
+                settle_request(self._account, self.model, result.billable, cost)
+                self.recorded += result.billable
             self.pending = max(0, self.pending - 1)

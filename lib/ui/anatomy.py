@@ -61,15 +61,21 @@ def _collect(choice: Choice, question: str, system_prompt: str) -> Specimens:
     messages.append({"role": "user", "content": question})
     account = session.account()
 
-    def record(usage: dict) -> None:  # each request on a deployment's key, as it is answered
-        if provider.endpoint.key_from_deployment:
-            cost = usage_cost(choice.model, usage.get("prompt_tokens") or 0,
-                              usage.get("completion_tokens") or 0)
-            account.record(choice.model, cost if provider.endpoint.bills_usage else None)
+    def record(usage: dict | None) -> None:  # each request on a deployment's key, once done
+        if not provider.endpoint.key_from_deployment:
+            return
+        if usage is None:  # refused, or no server: nothing to count
+            account.release(choice.model)
+            return
+        cost = usage_cost(choice.model, usage.get("prompt_tokens") or 0,
+                          usage.get("completion_tokens") or 0)
+        account.record(choice.model, cost if provider.endpoint.bills_usage else None)
 
     return collect(provider, choice.model, messages, choice.options,
                    lambda exc: str(describe_error(exc, provider.where, provider.inspector.redact)),
-                   admit=lambda: session.admit(choice.endpoint, choice.model), record=record)
+                   admit=lambda: session.admit(choice.endpoint, choice.model, messages=messages,
+                                               max_tokens=choice.options.max_tokens),
+                   record=record)
 
 
 def _failed(specimens: Specimens, name: str) -> bool:

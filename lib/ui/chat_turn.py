@@ -11,7 +11,7 @@ from lib.chat.context import (
     plan_context,
 )
 from lib.chat.errors import describe_error
-from lib.chat.history import Message, mark_unsent
+from lib.chat.history import Message, mark_unsent, to_api_messages
 from lib.chat.streaming import coalesce
 from lib.chat.turn import ChatTurn
 from lib.ui import session
@@ -22,12 +22,13 @@ from lib.ui.provider_picker import Choice
 ACTIVE = "chat_active_turn"  # the ChatTurn being streamed, for the next run to settle
 
 
-def _refusal(choice: Choice) -> str | None:
+def _refusal(choice: Choice, history: list[Message], system_prompt: str) -> str | None:
     if choice.error:
         return choice.error
     if not choice.model:
         return "Pick or type a model in the sidebar first."
-    return session.admit(choice.endpoint, choice.model)
+    return session.admit(choice.endpoint, choice.model, max_tokens=choice.options.max_tokens,
+                         messages=to_api_messages(history, system_prompt))
 
 
 def answer(choice: Choice, history: list[Message], system_prompt: str,
@@ -35,7 +36,7 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
            wire: LiveWire | None = None) -> None:
     """Stream the model's reply to the conversation into the current container (and the
     raw exchange into the wire panel, when there is one)."""
-    refusal = _refusal(choice)
+    refusal = _refusal(choice, history, system_prompt)
     if refusal:
         mark_unsent(history[-1], refusal)
         st.warning(refusal)
@@ -107,7 +108,8 @@ def _plan(choice: Choice, asked: list[Message], system_prompt: str,
     if strategy.name == "summarize":
         summarizer = CachedSummarizer(
             model_summary(choice.provider, choice.model, session.account(),
-                          admit=lambda: session.admit(choice.endpoint, choice.model)),
+                          admit=lambda messages, most: session.admit(
+                              choice.endpoint, choice.model, messages=messages, max_tokens=most)),
             summary_cache())
     try:
         with st.spinner("Summarizing the older messages…") if summarizer else nullcontext():

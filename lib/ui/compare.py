@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lib.chat.compare import SideBySide
+from lib.chat.history import to_api_messages
 from lib.chat.providers import ChatProvider
 from lib.chat.turn import ChatTurn
 from lib.config import Endpoint
@@ -95,13 +96,14 @@ def _pane_picker(index: int, column, choice: Choice) -> Pane:
 def _race(choice: Choice, panes: list[Pane], columns, prompt: str, system_prompt: str) -> None:
     turns, slots, shown_panes, pending = [], [], [], 0
     for index, (pane, column) in enumerate(zip(panes, columns)):
+        history = [{"role": "user", "content": prompt}]
         refusal = pane.error or (None if pane.model else "Pick a model.") or session.admit(
-            pane.endpoint, pane.model, pending)
+            pane.endpoint, pane.model, pending, to_api_messages(history, system_prompt),
+            choice.options.max_tokens)
         if refusal:
             column.warning(refusal)
             continue
         pending += pane.endpoint.key_from_deployment  # let through, recorded when settled
-        history = [{"role": "user", "content": prompt}]
         turns.append(ChatTurn.start(pane.provider, pane.model, choice.options, history,
                                     system_prompt, account=session.account()))
         slots.append(column.empty())

@@ -1,14 +1,17 @@
 """The operator's view of a shared deployment: budget, requests per model, sessions.
 
 Shown only when the deployment sets LAB_ADMIN_PASSWORD, and its figures only after that
-password is typed. It reads the process-wide ledger; nothing here changes it.
+password is typed. It reads the shared ledger (lib/ledger); nothing here changes it.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from lib.deployment import LEDGER
+import os
+
+from lib.ledger import PROCESS_LEDGER
+from lib.ledger.core import LedgerUnavailable
 from lib.ui import session
 
 
@@ -23,22 +26,31 @@ def operator_panel() -> None:
         if not rules.admits_admin(password):
             st.error("That is not the operator password.")
             return
-        figures = LEDGER.snapshot()
+        try:
+            ledger = PROCESS_LEDGER.get(session.read_secrets(), os.environ)
+            figures = ledger.figures()
+        except LedgerUnavailable as exc:
+            st.error(f"The shared ledger can't be read: {exc}. The shared key is paused "
+                     "until it answers.")
+            return
         budget = rules.max_spend_total
-        cols = st.columns(3)
-        cols[0].metric("Spent on the deployment's keys", f"${figures['spent_usd']:.4f}")
-        cols[1].metric("Budget (LAB_MAX_SPEND_USD_TOTAL)",
+        cols = st.columns(4)
+        cols[0].metric("Spent on the deployment's keys", f"${figures.spent_usd:.4f}")
+        cols[1].metric("Held for answers in flight", f"${figures.held_usd:.4f}")
+        cols[2].metric("Budget (LAB_MAX_SPEND_USD_TOTAL)",
                        f"${budget}" if budget is not None else "no limit")
-        cols[2].metric("Active sessions (last 10 min)", figures["active_sessions"])
+        cols[3].metric("Active sessions (last 10 min)", figures.active_sessions)
         if budget:
-            st.progress(min(1.0, float(figures["spent_usd"] / budget)))
-        requests = figures["requests_by_model"]
+            st.progress(min(1.0, float(figures.spent_usd / budget)))
+        requests = figures.requests_by_model
         if requests:
             st.dataframe([{"Model": m, "Requests": n} for m, n in requests.items()],
                          hide_index=True)
         else:
             st.caption("No requests on the deployment's keys yet.")
-        st.caption("Since the app process started; a restart (or Cloud waking the app) resets them.")
+        st.caption(f"Ledger: {ledger.description}.")
+        if PROCESS_LEDGER.last_problem:
+            st.warning(f"Last shared-ledger problem: {PROCESS_LEDGER.last_problem}")
         from lib.ui.classroom import STORE  # the page's own run already opened it
 
         st.caption(f"Session store: {STORE.description}.")

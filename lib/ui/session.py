@@ -13,8 +13,11 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lib.cost.pricing import usage_cost
-from lib.deployment import LEDGER, DeploymentPolicy, KeyAccount, SessionUsage
+from lib.deployment import (
+    DeploymentPolicy, KeyAccount, SessionUsage, admit_request, key_account,
+)
+from lib.ledger import PROCESS_LEDGER
+from lib.ledger.core import LedgerUnavailable
 from lib.config import Endpoint, resolve_endpoints
 from lib.inspector import Inspector
 from lib.chat.providers import ChatProvider, connect
@@ -83,27 +86,33 @@ def policy() -> DeploymentPolicy:
 def usage() -> SessionUsage:
     """What this browser has used of the deployment's keys (a courtesy cap, saved with the
     browser's work, so a reload does not reset it; a browser without its cookie starts again
-    at zero; the process-wide LEDGER counts everyone)."""
+    at zero; the shared ledger counts everyone)."""
     return st.session_state.setdefault("lab_usage", SessionUsage())
 
 
 def account() -> KeyAccount:
     """Where this session's requests on the deployment's keys are recorded. A plain object:
     a turn settled from another script run's thread records into it without Streamlit."""
-    return KeyAccount(usage())
+    return key_account(usage(), read_secrets(), os.environ)
 
 
-def admit(endpoint: Endpoint, model: str, pending: int = 0) -> str | None:
+def admit(endpoint: Endpoint, model: str, pending: int = 0, messages: list | None = None,
+          max_tokens: int | None = None) -> str | None:
     """Why a request to ``model`` on ``endpoint`` may not be sent, or None: the deployment
-    policy, for every request any page sends. ``pending``: requests already let through in
+    policy, for every request any page sends. When it says yes on a shared budget, the most
+    the request can cost (``messages`` and ``max_tokens``, when the caller knows them) is held
+    until ``account().record`` or ``.release``. ``pending``: requests already let through in
     this run and not yet recorded."""
-    rules = policy()
-    price_known = usage_cost(model, 0, 0) is not None if rules.caps_spending else True
-    return rules.refusal(endpoint, model, usage(), LEDGER.spent_usd, price_known, pending)
+    return admit_request(policy(), read_secrets(), os.environ, endpoint, model, usage(),
+                         pending, messages, max_tokens)
 
 
 def note_visit() -> None:
     """Tell the operator's view that this session is active."""
     ctx = get_script_run_ctx()
-    if ctx is not None:
-        LEDGER.seen(ctx.session_id)
+    if ctx is None:
+        return
+    try:
+        PROCESS_LEDGER.get(read_secrets(), os.environ).seen(ctx.session_id)
+    except LedgerUnavailable as exc:
+        PROCESS_LEDGER.report(exc)

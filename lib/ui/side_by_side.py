@@ -45,7 +45,7 @@ def prompt_inputs() -> tuple[str, str, str]:
     return prompt, system_prompt, prompt_format
 
 
-def _refusal(pair: PairChoice, prompt: str) -> str | None:
+def _refusal(pair: PairChoice, prompt: str, knobs: Knobs) -> str | None:
     if pair.errors:
         return " ".join(pair.errors)
     if pair.base is None or pair.instruct is None:
@@ -56,10 +56,20 @@ def _refusal(pair: PairChoice, prompt: str) -> str | None:
         # Both panes of a hosted pair share one provider: the base pane's request is let
         # through before either is recorded, so the instruct pane counts it as pending (at
         # cap - 1 one click would otherwise go one over the cap).
-        refusal = session.admit(side.provider.endpoint, side.model, pending=pending)
+        refusal = session.admit(side.provider.endpoint, side.model, pending, [prompt],
+                                knobs.max_new_tokens)
         if refusal:
+            if pending:
+                _give_back(pair.base)
             return refusal
     return None
+
+
+def _give_back(*sides) -> None:
+    """Requests admitted and then not sent: what they held on the budget is free again."""
+    for side in sides:
+        if side.provider.endpoint.key_from_deployment:
+            session.account().release(side.model)
 
 
 def _pane_header(column, title: str, model: str, path: str) -> None:
@@ -100,13 +110,14 @@ def panes(pair: PairChoice, prompt: str, system_prompt: str, prompt_format: str,
     if run is not None:  # interrupted by this rerun: end it before showing it
         run.settle(session.account())
     if clicked:
-        refusal = _refusal(pair, prompt)
+        refusal = _refusal(pair, prompt, knobs)
         if refusal:
             st.warning(refusal)
             return run
         try:
             run = start_run(pair.base, pair.instruct, prompt, knobs, prompt_format, system_prompt)
         except Exception as exc:  # the template could not be rendered: the engine said why
+            _give_back(pair.base, pair.instruct)
             st.error(f"Could not prepare the instruct model's prompt: {exc}")
             return st.session_state.get(RUN)
         st.session_state[RUN] = run

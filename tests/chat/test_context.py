@@ -109,7 +109,7 @@ def test_an_empty_or_refused_summary_is_a_failure_not_a_silent_drop(fault_server
     with pytest.raises(SummaryFailed, match="empty summary"):
         plan_context(DEMO, SYSTEM, strategy, estimated_prompt_tokens, empty)
     assert memory == {}  # nothing cached: the next turn tries again
-    refused = CachedSummarizer(model_summary(provider, "ok", admit=lambda: "cap reached"), memory)
+    refused = CachedSummarizer(model_summary(provider, "ok", admit=lambda *_: "cap reached"), memory)
     with pytest.raises(SummaryFailed, match="cap reached"):
         plan_context(DEMO, SYSTEM, strategy, estimated_prompt_tokens, refused)
     assert not [r for r in fault_server.requests if r.body and r.body.get("model") == "ok"]

@@ -13,7 +13,8 @@ from lib.chat.providers import make_provider
 from lib.chat.sampling import SamplingOptions
 from lib.chat.turn import ChatTurn
 from lib.config import resolve_endpoints
-from lib.deployment import KeyAccount, Ledger, SessionUsage
+from lib.deployment import KeyAccount, SessionUsage
+from lib.ledger.core import InProcessLedger
 from lib.inspector import Inspector
 from tests.servers.processes import free_port
 
@@ -35,7 +36,7 @@ class Recorded(KeyAccount):
     """A real KeyAccount (own session usage and ledger) that also lists what it recorded."""
 
     def __init__(self, spent: list[Decimal]) -> None:
-        super().__init__(SessionUsage(), Ledger())
+        super().__init__(SessionUsage(), InProcessLedger())
         self.spent = spent
 
     def record(self, model, cost):

@@ -4,12 +4,15 @@ counting only the shared key, private URLs and keys never on screen."""
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lib.deployment import LEDGER
+from lib.chat.history import to_api_messages
+from lib.deployment import most_it_can_cost, prompt_tokens_of
+from lib.ledger import PROCESS_LEDGER
 from tests.servers.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,19 +71,27 @@ def test_typed_urls_when_the_operator_allows_them_never_carry_the_shared_key(fau
     assert all(SHARED_KEY not in str(r.headers) for r in fault_server.requests)
 
 
+def spent() -> Decimal:
+    return PROCESS_LEDGER.get({}, os.environ).spent_usd()  # the process's own ledger
+
+
 def test_the_total_budget_survives_a_new_session(fault_server, monkeypatch):
-    budget = LEDGER.spent_usd + Decimal("0.000001")  # the ledger is the process's, shared
-    clean_env(monkeypatch, OPENAI_BASE_URL=fault_server.base_url, OPENAI_API_KEY="sk-shared-1",
-              LAB_MAX_SPEND_USD_TOTAL=str(budget))
+    """Room on the budget for exactly the first request's worst case: it goes through, and a
+    new session (a reload) finds that room used, not a fresh budget."""
+    clean_env(monkeypatch, OPENAI_BASE_URL=fault_server.base_url, OPENAI_API_KEY="sk-shared-1")
     first = chat_page()
-    first.sidebar.selectbox(key="lab_model_openai").set_value("gpt-4o-mini")
+    first.sidebar.selectbox(key="lab_model_openai").set_value("gpt-4o-mini").run()
+    system = next(t.value for t in first.sidebar.text_area if t.label == "System prompt text")
+    max_tokens = next(n.value for n in first.sidebar.number_input if n.label == "max_tokens")
+    asked = to_api_messages([{"role": "user", "content": "Hello"}], system)
+    worst = most_it_can_cost("gpt-4o-mini", prompt_tokens_of(asked), max_tokens)
+    monkeypatch.setenv("LAB_MAX_SPEND_USD_TOTAL", str(spent() + worst))
     send(first, "Hello")
     assert first.session_state["chat_history"][-1]["content"] == "Hello from the fault server."
-    assert LEDGER.spent_usd >= budget
     again = chat_page()  # a reload: a brand-new session with nothing spent of its own
     again.sidebar.selectbox(key="lab_model_openai").set_value("gpt-4o-mini")
-    send(again, "Hello again")
-    assert "whole budget" in again.warning[0].value
+    send(again, "Hello")
+    assert "can't cover this request" in again.warning[0].value
     chats = [r for r in fault_server.requests if r.path.endswith("/chat/completions")]
     assert len(chats) == 1
 
@@ -148,12 +159,12 @@ def test_the_operator_view_needs_the_password_and_shows_the_ledger(fault_server,
     assert "not the operator password" in home.error[0].value
     home.text_input(key="lab_operator_pw").set_value("op-pass-123").run()
     metrics = {m.label: m.value for m in home.metric}
-    assert metrics["Spent on the deployment's keys"] == f"${LEDGER.spent_usd:.4f}"
-    assert LEDGER.spent_usd > 0
+    assert metrics["Spent on the deployment's keys"] == f"${spent():.4f}"
+    assert spent() > 0
     assert metrics["Budget (LAB_MAX_SPEND_USD_TOTAL)"] == "$25"
     assert int(metrics["Active sessions (last 10 min)"]) >= 1
     table = home.dataframe[-1].value
-    assert LEDGER.snapshot()["requests_by_model"]["gpt-4o-mini"] == int(
+    assert PROCESS_LEDGER.get({}, os.environ).figures().requests_by_model["gpt-4o-mini"] == int(
         table.set_index("Model").loc["gpt-4o-mini", "Requests"])
 
 

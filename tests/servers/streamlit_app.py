@@ -15,7 +15,7 @@ STARTUP_TIMEOUT = 60.0
 
 # Variables the app must not inherit from whoever runs the tests: tests opt in through overrides.
 # (LAB_STORE_*: the apps find their session store where a deployment would, under their HOME.)
-STRIPPED_ENV_PREFIXES = ("OPENAI_", "OPENROUTER_", "STREAMLIT_", "LAB_STORE_")
+STRIPPED_ENV_PREFIXES = ("OPENAI_", "OPENROUTER_", "STREAMLIT_", "LAB_STORE_", "LAB_LEDGER_")
 
 APP_READY = '[data-testid="stApp"][data-test-connection-state="CONNECTED"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'

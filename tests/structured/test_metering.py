@@ -9,7 +9,8 @@ import openai
 import pytest
 
 from lib.config import Endpoint
-from lib.deployment import DeploymentPolicy, KeyAccount, Ledger, SessionUsage
+from lib.deployment import DeploymentPolicy, KeyAccount, SessionUsage
+from lib.ledger.core import InProcessLedger
 from lib.structured.metering import RequestMeter, request_cost
 from lib.structured.modes import Ask, Mode, ModeResult, run_mode
 from lib.structured.runs import AskRun, ask_each
@@ -27,7 +28,7 @@ def deployment(fault_server):
                         key_source="environment")
     policy = DeploymentPolicy(max_requests_per_session=CAP)
     usage = SessionUsage(requests=CAP - 1)
-    account = KeyAccount(usage, Ledger())
+    account = KeyAccount(usage, InProcessLedger())
     return endpoint, policy, usage, account
 
 
@@ -39,8 +40,7 @@ def meter_for(deployment, model: str, admitted: list[int] | None = None) -> Requ
             admitted.append(pending)
         return policy.refusal(endpoint, model, usage, Decimal(0), True, pending)
 
-    return RequestMeter(model, admit, lambda cost: account.record(model, cost),
-                        endpoint.bills_usage)
+    return RequestMeter(model, admit, account, endpoint.bills_usage)
 
 
 def client(fault_server, timeout_s: float = 30.0) -> openai.OpenAI:
@@ -81,8 +81,7 @@ def test_the_json_mode_fallback_is_a_request_of_its_own_admitted_and_recorded(de
 def test_a_fallback_the_cap_refuses_is_not_sent_and_says_why(deployment, fault_server):
     endpoint, policy, usage, account = deployment
     answers = iter([None, "This session has used its requests."])
-    meter = RequestMeter("no_json_schema", lambda pending: next(answers),
-                         lambda cost: account.record("no_json_schema", cost), True)
+    meter = RequestMeter("no_json_schema", lambda pending: next(answers), account, True)
     result = run_mode(client(fault_server), "no_json_schema", Mode.SCHEMA, LOCATION, PARIS,
                       meter=meter)
     assert len(posts(fault_server)) == 1
