@@ -17,6 +17,8 @@ import lzma
 from dataclasses import dataclass
 from typing import Literal
 
+import httpx
+
 from lib.models.engine import local_server
 from lib.templates.families import FAMILIES
 
@@ -52,9 +54,16 @@ def messages_for(prompt: str, system_prompt: str = "") -> list[dict[str, str]]:
     return [*system, {"role": "user", "content": prompt}]
 
 
-def own_template_text(model_id: str, messages: list[dict[str, str]]) -> str:
-    """The exact text a shipped model reads for these messages: its engine's /apply-template."""
-    return local_server(model_id).post("/apply-template", {"messages": messages})["prompt"]
+def own_template_text(model_id: str, messages: list[dict[str, str]]) -> str | None:
+    """The exact text a shipped model reads for these messages: its engine's /apply-template;
+    None when its server has none (a vLLM fleet): the template is then applied out of sight,
+    as on a hosted provider."""
+    try:
+        return local_server(model_id).post("/apply-template", {"messages": messages})["prompt"]
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code in (404, 405, 501):
+            return None
+        raise
 
 
 class TemplateUnavailable(RuntimeError):

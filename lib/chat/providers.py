@@ -21,7 +21,7 @@ from lib.chat.sampling import SamplingOptions, chat_request_body, reasoning_mode
 from lib.chat.streaming import ChatStream
 from lib.config import Endpoint
 from lib.inspector import Inspector
-from lib.models.engine import local_server, running_server
+from lib.models.engine import builtin_on_fleet, local_server, running_server
 
 APP_TITLE = "Hosted LLM Lab"
 
@@ -29,7 +29,9 @@ APP_TITLE = "Hosted LLM Lab"
 def starts_on_first_use(endpoint: Endpoint) -> bool:
     """Reaching this endpoint will first start a local server (about a second): worth a
     visible indicator."""
-    return endpoint.kind == "builtin" and running_server(endpoint.suggested_models[0]) is None
+    if endpoint.kind != "builtin" or builtin_on_fleet(endpoint.suggested_models[0]):
+        return False  # a fleet the operator runs is asked, never started
+    return running_server(endpoint.suggested_models[0]) is None
 
 
 def connect(endpoint: Endpoint) -> tuple[Endpoint, ContextWindow | None]:
@@ -41,7 +43,8 @@ def connect(endpoint: Endpoint) -> tuple[Endpoint, ContextWindow | None]:
     if endpoint.kind != "builtin":
         return endpoint, None
     server = local_server(endpoint.suggested_models[0])
-    window = ContextWindow(server.context_per_slot, server.count_chat_tokens)
+    window = (ContextWindow(server.context_per_slot, server.count_chat_tokens)
+              if server.context_per_slot else None)  # a fleet may not say (then it refuses)
     return replace(endpoint, base_url=server.base_url, api_key=server.api_key), window
 
 
@@ -74,6 +77,10 @@ class ChatProvider:
     @property
     def where(self) -> str:
         if self.endpoint.kind == "builtin":
+            model_id = self.endpoint.suggested_models[0]
+            server = running_server(model_id) if builtin_on_fleet(model_id) else None
+            if server is not None:  # "the built-in model's server at host:port"
+                return f"{self.endpoint.label} ({server.where})"
             return f"{self.endpoint.label} (its local llama.cpp server)"
         return f"{self.endpoint.label} ({self.endpoint.shown_url})"
 

@@ -31,7 +31,11 @@ from pathlib import Path
 
 import httpx
 
-from lib.models.settings import EngineSettings, base_model_idle_s, base_model_memory_refusal
+from lib.models.fleet import (FleetServer, FleetUnavailable, fleet_address, fleet_server,
+                              known_fleet_server)
+from lib.models.server_calls import ServerCalls, server_client
+from lib.models.settings import (EngineSettings, EngineSettingsError, base_model_idle_s,
+                                 base_model_memory_refusal)
 from lib.models.shipped import SHIPPED_MODELS, SMOLLM2, ModelNotInstalled, ShippedModel
 
 START_TIMEOUT_S = 120.0
@@ -43,7 +47,7 @@ class EngineError(RuntimeError):
 
 
 @dataclass
-class LocalServer:
+class LocalServer(ServerCalls):
     """A running llama.cpp server for one shipped model."""
 
     model: ShippedModel
@@ -60,30 +64,11 @@ class LocalServer:
 
     def __post_init__(self) -> None:
         # One keep-alive client for llama.cpp's own endpoints, shared by every session.
-        self._client = httpx.Client(base_url=self.base_url.removesuffix("/v1"),
-                                    headers={"Authorization": f"Bearer {self.api_key}"})
+        self._client = server_client(self.base_url, self.api_key)
 
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
-
-    def post(self, path: str, body: dict, timeout_s: float = 30.0) -> dict:
-        """POST to one of llama.cpp's own endpoints (/tokenize, /apply-template …)."""
-        response = self._client.post(path, json=body, timeout=timeout_s)
-        response.raise_for_status()
-        return response.json()
-
-    def get(self, path: str, timeout_s: float = 30.0) -> dict:
-        """GET one of llama.cpp's own endpoints (/props, /v1/models …) as JSON."""
-        response = self._client.get(path, timeout=timeout_s)
-        response.raise_for_status()
-        return response.json()
-
-    def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
-        """Tokens of the prompt the model reads for these messages: rendered by the model's
-        own chat template, then tokenized, both by the engine."""
-        prompt = self.post("/apply-template", {"messages": messages})["prompt"]
-        return len(self.post("/tokenize", {"content": prompt, "add_special": False})["tokens"])
 
     def busy(self) -> bool:
         """A request is being answered (or the engine cannot say): not a time to stop it."""
@@ -111,17 +96,38 @@ _reaper: threading.Thread | None = None
 PRIVATE_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|^OPENAI_|^OPENROUTER_|^LAB_")
 
 
-def running_server(model_id: str = SMOLLM2.id) -> LocalServer | None:
-    """The model's server if it is up, without starting it."""
+def running_server(model_id: str = SMOLLM2.id) -> LocalServer | FleetServer | None:
+    """The model's server if it is up, without starting it (or asking the fleet)."""
+    try:
+        address = fleet_address(SHIPPED_MODELS[model_id])
+    except EngineSettingsError:
+        return None
+    if address is not None:
+        return known_fleet_server(SHIPPED_MODELS[model_id], address)
     server = _servers.get(model_id)
     return server if server is not None and server.alive else None
 
 
-def local_server(model_id: str = SMOLLM2.id) -> LocalServer:
-    """The model's server, started on first use (about a second) and shared by all sessions.
+def builtin_on_fleet(model_id: str = SMOLLM2.id) -> bool:
+    """The operator's fleet serves this model (LAB_BUILTIN_BASE_URL …): nothing to start."""
+    try:
+        return fleet_address(SHIPPED_MODELS[model_id]) is not None
+    except EngineSettingsError:
+        return True  # a bad URL is still a fleet setting: local_server says what is wrong
+
+
+def local_server(model_id: str = SMOLLM2.id) -> LocalServer | FleetServer:
+    """The model's server, started on first use (about a second) and shared by all sessions;
+    on the operator's fleet (LAB_BUILTIN_BASE_URL) instead when one is set, never started.
 
     Raises ModelNotInstalled, EngineSettingsError or EngineError with a readable message.
     """
+    address = fleet_address(SHIPPED_MODELS[model_id])
+    if address is not None:
+        try:
+            return fleet_server(SHIPPED_MODELS[model_id], address)
+        except FleetUnavailable as exc:
+            raise EngineError(str(exc)) from None
     with _lock:
         start_lock = _start_locks.setdefault(model_id, threading.Lock())
     # Handed out under the model's lock (held for microseconds unless it is starting): the

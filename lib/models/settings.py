@@ -93,18 +93,45 @@ DEFAULT_IDLE_MINUTES = 10.0
 DEFAULT_MIN_MEMORY_MB = 1200
 
 
-def memory_limit_bytes(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int | None:
-    """The memory this process's container may use (cgroup v2 ``memory.max`` or v1
-    ``memory.limit_in_bytes``), else the machine's RAM; None if neither can be read."""
+def _cgroup_limit_files(cgroup_root: Path, proc_cgroup: str) -> list[Path]:
+    """Every memory limit that applies to the process: its own cgroup's (the path in
+    /proc/self/cgroup: v2 "0::/path", v1 "N:...memory...:/path") and each ancestor's up to
+    the root, whose limits bind too. A path missing under the mount (a container that sees
+    its own cgroup as the root) leaves the root and whatever ancestors exist."""
+    files = []
+    for line in proc_cgroup.splitlines():
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # cgroup v2: the unified hierarchy (under unified/ if hybrid)
+            mount = cgroup_root if (cgroup_root / "cgroup.controllers").exists() \
+                else cgroup_root / "unified"
+            name = "memory.max"
+        elif "memory" in controllers.split(","):
+            mount, name = cgroup_root / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [part for part in path.strip().split("/") if part]
+        for depth in range(len(parts), -1, -1):
+            files.append(mount.joinpath(*parts[:depth], name))
+    return files
+
+
+def memory_limit_bytes(cgroup_root: Path = Path("/sys/fs/cgroup"),
+                       proc_cgroup: Path = Path("/proc/self/cgroup")) -> int | None:
+    """The memory this process may use: the smallest limit of its cgroup and its ancestors
+    (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``) and the machine's RAM; None if
+    nothing can be read."""
+    try:
+        own = proc_cgroup.read_text()
+    except OSError:
+        own = "0::/\n1:memory:/"  # no /proc: the roots, as before
     limits = []
-    for name in ("memory.max", "memory/memory.limit_in_bytes"):
+    for path in _cgroup_limit_files(cgroup_root, own):
         try:
-            raw = (cgroup_root / name).read_text().strip()
+            raw = path.read_text().strip()
         except OSError:
             continue
-        if raw.isdigit():
+        if raw.isdigit():  # v2 "max": no limit at this level
             limits.append(int(raw))
-        break  # "max" (v2): no limit
     try:
         limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (OSError, ValueError):

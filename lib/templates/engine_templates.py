@@ -38,6 +38,8 @@ def _post(model_id: str, path: str, body: dict) -> dict:
     try:
         return _server(model_id).post(path, body)
     except httpx.HTTPStatusError as exc:
+        if exc.response.status_code in (404, 405, 501):  # a fleet without llama.cpp's extras
+            raise EngineUnavailable(str(exc)) from exc
         raise EngineUnavailable(f"{path} failed ({exc.response.status_code}): "
                                 f"{_error_text(exc.response)}") from exc
     except httpx.HTTPError as exc:
@@ -54,7 +56,7 @@ def _error_text(response: httpx.Response) -> str:
 def engine_chat_template(model_id: str) -> str:
     """The Jinja template inside the model's GGUF ("" when it has none)."""
     try:
-        props = _server(model_id)._client.get("/props", timeout=30).raise_for_status().json()
+        props = _server(model_id).get("/props")
     except httpx.HTTPError as exc:
         raise EngineUnavailable(f"/props failed: {exc}") from exc
     return props.get("chat_template") or ""

@@ -120,10 +120,12 @@ def test_the_base_model_is_refused_below_the_memory_it_needs():
 
 
 def test_the_memory_limit_is_the_containers_when_it_has_one(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("memory\n")  # a cgroup v2 mount
     (tmp_path / "memory.max").write_text("723517440\n")  # Community Cloud's 690 MB
-    assert memory_limit_bytes(tmp_path) == 723517440
+    (tmp_path / "self").write_text("0::/\n")  # the process sits at the root
+    assert memory_limit_bytes(tmp_path, tmp_path / "self") == 723517440
     (tmp_path / "memory.max").write_text("max\n")
-    unlimited = memory_limit_bytes(tmp_path)
+    unlimited = memory_limit_bytes(tmp_path, tmp_path / "self")
     assert unlimited is not None and unlimited > 723517440  # the machine's RAM
     refusal = base_model_memory_refusal("Gemma", {}, limit=723517440)
     assert "690 MB" in refusal and f"{MIN_MEMORY_ENV}=0" in refusal
