@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from lib.ledger.core import InProcessLedger, Ledger, LedgerUnavailable
 
 LEDGER_URL_ENV = "LAB_LEDGER_URL"
 LOG = logging.getLogger("hosted_llm_lab.ledger")
+RETRY_S = 30.0  # after a failure the ledger is not asked again for this long
 
 
 def open_ledger(url: str) -> Ledger:
@@ -31,9 +33,14 @@ def open_ledger(url: str) -> Ledger:
 
 class ProcessLedger:
     """The one ledger of this process, opened on first use and reopened if the setting
-    changes. Failures are logged once per distinct message, for the operator."""
+    changes. Failures are logged once per distinct message, for the operator, and for
+    ``RETRY_S`` after one the shared ledger counts as down without being asked: every page
+    run notes its visit, and a Redis that does not answer must not hold each of them for
+    its timeout."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock=time.monotonic) -> None:
+        self._clock = clock
+        self._failed_at: float | None = None
         self._lock = threading.Lock()
         self._local = InProcessLedger()
         self._url: str | None = None
@@ -47,6 +54,9 @@ class ProcessLedger:
         if not url:
             return self._local
         with self._lock:
+            if (self._failed_at is not None and self.last_problem
+                    and self._clock() - self._failed_at < RETRY_S):
+                raise LedgerUnavailable(self.last_problem)
             if url != self._url or self._shared is None:
                 self._shared = open_ledger(url)
                 self._url = url
@@ -55,6 +65,7 @@ class ProcessLedger:
     def report(self, exc: LedgerUnavailable) -> None:
         with self._lock:
             self.last_problem = str(exc)
+            self._failed_at = self._clock()
             if str(exc) in self._reported:
                 return
             self._reported.add(str(exc))

@@ -46,7 +46,7 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
     reply: Message = {"role": "assistant", "content": ""}
     history.append(reply)
     asked = history[:-1]
-    st.session_state[ACTIVE] = NotSent(reply)
+    st.session_state[ACTIVE] = NotSent(reply, choice)
     plan, summaries = _plan(choice, asked, system_prompt, strategy)
     turn = ChatTurn.start(choice.provider, choice.model, choice.options, asked, system_prompt,
                           account=session.account(), stream=streaming,
@@ -87,14 +87,21 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
 
 class NotSent:
     """An answer whose request was still being prepared when a rerun came: it is settled as
-    stopped, and its question is left for the user to ask again."""
+    stopped, its question is left for the user to ask again, and what it held on the
+    class's budget is given back."""
 
-    def __init__(self, reply: Message) -> None:
+    def __init__(self, reply: Message, choice: Choice) -> None:
         self.reply = reply
+        self._held = ((session.account(), choice.model) if choice.endpoint.key_from_deployment
+                      else None)
 
     def settle(self) -> None:
         if not self.reply.get("content") and not self.reply.get("error"):
             self.reply["error"] = "Stopped before the request was sent."
+        held, self._held = self._held, None
+        if held is not None:
+            account, model = held
+            account.release(model)
 
 
 def _plan(choice: Choice, asked: list[Message], system_prompt: str,

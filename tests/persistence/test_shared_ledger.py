@@ -201,3 +201,22 @@ def _stop_redis_at(url: str) -> None:
         redis.Redis.from_url(url).shutdown(nosave=True)
     except redis.exceptions.ConnectionError:
         pass  # it closes the connection as it goes
+
+
+def test_a_ledger_that_failed_is_not_asked_again_for_a_while(start_redis):
+    """Every page run notes its visit: a Redis that does not answer must not hold each run
+    for its timeout. After RETRY_S the ledger is asked again, and used when it answers."""
+    from lib.ledger import RETRY_S
+
+    url = start_redis()
+    now = [0.0]
+    ledgers = ProcessLedger(clock=lambda: now[0])
+    settings = {"LAB_LEDGER_URL": url}
+    ledger = ledgers.get({}, settings)
+    assert ledger.reserve(CENT, Decimal(1)) is not None
+    ledgers.report(LedgerUnavailable("the shared ledger (redis) did not answer: TimeoutError"))
+    with pytest.raises(LedgerUnavailable, match="did not answer"):
+        ledgers.get({}, settings)  # not asked: it failed a moment ago
+    now[0] = RETRY_S + 1
+    assert ledgers.get({}, settings) is ledger  # asked again, and it answers
+    assert ledger.figures().held_usd == CENT
