@@ -220,3 +220,22 @@ def test_a_ledger_that_failed_is_not_asked_again_for_a_while(start_redis):
     now[0] = RETRY_S + 1
     assert ledgers.get({}, settings) is ledger  # asked again, and it answers
     assert ledger.figures().held_usd == CENT
+
+
+def test_the_operator_view_reads_the_shared_ledger(redis_url, monkeypatch):
+    """What every replica spent and holds, on the operator's view of any one of them."""
+    from streamlit.testing.v1 import AppTest
+
+    other_replica = RedisLedger(redis_url)
+    other_replica.settle(None, "gpt-4o-mini", Decimal("0.25"))
+    other_replica.reserve(Decimal("0.05"), Decimal("10"))
+    for name, value in {**SHARED, "LAB_LEDGER_URL": redis_url, "LAB_MAX_SPEND_USD_TOTAL": "10",
+                        "LAB_ADMIN_PASSWORD": "op-ledger-1"}.items():
+        monkeypatch.setenv(name, value)
+    home = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60).run()
+    home.text_input(key="lab_operator_pw").set_value("op-ledger-1").run()
+    metrics = {m.label: m.value for m in home.metric}
+    assert metrics["Spent on the deployment's keys"] == "$0.2500"
+    assert metrics["Held for answers in flight"] == "$0.0500"
+    assert metrics["Active sessions (last 10 min)"] == "1"  # this one, seen through Redis
+    assert any("shared by every replica" in c.value for c in home.caption)
