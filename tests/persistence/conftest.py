@@ -1,4 +1,5 @@
-"""Fixtures for the session store's tests: a real redis-server, and stores of both kinds.
+"""Fixtures for the session store's and the shared ledger's tests: a real redis-server, and
+stores of both kinds.
 
 - redis_server   URL of Debian's redis-server, started once per test run (fails, never skips,
                  when redis-server is missing: CI installs it with scripts/setup.sh dev)
