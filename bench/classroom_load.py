@@ -70,6 +70,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.servers.fault_server import SLOW_PIECES, FaultServer  # noqa: E402
+from tests.servers.process_tree import (descendants, engine_children, proc_status,  # noqa: E402
+                                        process_parents)
 from tests.servers.streamlit_app import APP_READY, EXCEPTION, start_app  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -173,19 +175,6 @@ class TimedFaultServer(FaultServer):
 
 # --- memory --------------------------------------------------------------------------------
 
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS, VmHWM, RssAnon, RssFile in kB (empty if the process is gone)."""
-    fields = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-                fields[name] = int(value.split()[0])
-    except (OSError, ValueError):
-        pass
-    return fields
-
-
 def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -195,37 +184,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def engine_child(app_pid: int) -> int | None:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == app_pid and b"lib.models.engine_host" in (entry / "cmdline").read_bytes():
-                return int(entry.name)
-        except (OSError, ValueError, IndexError):
-            continue
-    return None
-
-
-def process_parents() -> dict[int, int]:
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    return parents
-
-
-def descendants(root: int, parents: dict[int, int]) -> set[int]:
-    found, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        children = [c for c, p in parents.items() if p == pid and c not in found]
-        found.update(children)
-        frontier += children
-    return found
+    return next(iter(engine_children(app_pid)), None)
 
 
 def machine_busy_s() -> tuple[float, float]:
