@@ -11,6 +11,10 @@ the whole class down when it crashes (the old in-process engine did, with a segf
 an xllamacpp server cannot be destroyed while a request runs (measured: the process hangs
 or segfaults at exit). The child dies with its stdin, so it never outlives the app, and a
 crashed child is started again on the next request.
+
+With LAB_BUILTIN_BASE_URL (lib/models/fleet.py) the models are the operator's server fleet's
+instead: ``local_server`` hands out a FleetServer with the same surface, and no child is ever
+started, not even when the fleet is down.
 """
 
 from __future__ import annotations
