@@ -200,9 +200,13 @@ def test_a_provider_without_completions_fails_its_pane_only(fault_server):
 class RecordingAccount:
     def __init__(self) -> None:
         self.records: list[str] = []
+        self.released: list[str] = []
 
     def record(self, model, cost) -> None:
         self.records.append(model)
+
+    def release(self, model) -> None:  # admitted, refused by the server: what it held is free
+        self.released.append(model)
 
 
 def test_a_run_settled_from_two_threads_mid_stream_is_counted_once(fault_server):
@@ -222,4 +226,5 @@ def test_a_run_settled_from_two_threads_mid_stream_is_counted_once(fault_server)
     arrivals.close()
     assert run.settled and run.instruct.done
     assert str(run.instruct.error).startswith("Stopped.")
-    assert account.records == ["slow"]  # the refused base request is not counted
+    assert account.records == ["slow"]  # the refused base request is not counted,
+    assert len(account.released) == 1  # it gives back what it held, once
