@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from lib.inspector import without_credentials
@@ -58,8 +58,8 @@ class Endpoint:
     @property
     def status(self) -> str:
         """How it is configured, in a few words for the screen."""
-        if self.kind == "builtin":
-            return "offline, always available"
+        if self.kind == "builtin":  # on this machine, or on the operator's model server
+            return "offline, always available" if self.url_source == "preset" else "on the class's model server"
         if self.key_from_deployment:
             return f"key from {self.key_source}"
         if self.key_source == "sidebar":
@@ -95,7 +95,7 @@ class Endpoint:
         """The address as a visitor may see it: never a URL the operator marked private, and
         never the built-in server's port."""
         if self.kind == "builtin":
-            return "this machine (llama.cpp server)"
+            return "this machine (llama.cpp server)" if self.url_source == "preset" else "the class's model server"
         if self.url_private:
             return "private (set by the operator)"
         return without_credentials(self.base_url or "")
@@ -143,12 +143,11 @@ PRESETS: tuple[Preset, ...] = (
     ),
 )
 
-BUILTIN = Endpoint(
-    id=BUILTIN_ID,
-    label="Built-in SmolLM2-135M (offline)",
-    kind="builtin",
-    suggested_models=("SmolLM2-135M-Instruct",),
-)
+BUILTIN = Endpoint(id=BUILTIN_ID, label="Built-in SmolLM2-135M (offline)", kind="builtin",
+                   suggested_models=("SmolLM2-135M-Instruct",))
+# LAB_BUILTIN_BASE_URL: the same models, served by the operator's fleet (lib/models/fleet.py)
+BUILTIN_ON_FLEET = replace(BUILTIN, label="Built-in SmolLM2-135M (class server)",
+                           url_source="environment")
 
 DEFAULT_ORDER = ("openrouter", "openai")
 
@@ -181,9 +180,8 @@ def flag(secrets: Mapping[str, Any], environ: Mapping[str, str], name: str) -> b
 
 def has_deployment_keys(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
     """Some key comes from the deployment (secrets or environment), not from a visitor."""
-    preset_keys = any(setting(secrets, environ, p.key_env) for p in PRESETS if p.key_env)
-    tables = dict(_secret(secrets, "providers") or {})
-    return preset_keys or any(dict(t).get("api_key") for t in tables.values())
+    return (any(setting(secrets, environ, p.key_env) for p in PRESETS if p.key_env)
+            or any(dict(t).get("api_key") for t in dict(_secret(secrets, "providers") or {}).values()))
 
 
 def custom_urls_allowed(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
@@ -284,7 +282,7 @@ def resolve_endpoints(
         # keys they stay hidden unless the operator configured them.
         endpoints = [e for e in endpoints if e.needs_key or e.url_source != "preset"]
     endpoints += _custom_endpoints(secrets)
-    endpoints.append(BUILTIN)
+    endpoints.append(BUILTIN_ON_FLEET if setting(secrets, environ, "LAB_BUILTIN_BASE_URL") else BUILTIN)
     return endpoints
 
 

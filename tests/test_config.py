@@ -105,3 +105,13 @@ def test_a_typed_url_with_credentials_is_shown_without_them():
     assert without_credentials("not a url") == "not a url"
     line = "POST http://student:hunter2-canary@10.0.0.5:8000/v1/chat/completions"
     assert Redactor()(line) == f"POST http://{REDACTED}@10.0.0.5:8000/v1/chat/completions"
+
+
+def test_the_built_in_model_on_a_fleet_is_not_called_offline():
+    on_fleet = {e.id: e for e in resolve_endpoints({}, {"LAB_BUILTIN_BASE_URL": "http://llm:8080/v1"})}
+    builtin = on_fleet["builtin"]
+    assert "(class server)" in builtin.label and "offline" not in builtin.label
+    assert builtin.status == "on the class's model server"
+    assert builtin.shown_url == "the class's model server"  # never the fleet's address
+    here = {e.id: e for e in resolve_endpoints({}, {})}["builtin"]
+    assert here.status == "offline, always available" and "offline" in here.label
