@@ -32,7 +32,7 @@ from lib.chat.history import Message
 from lib.chat.providers import ChatProvider
 from lib.chat.sampling import SamplingOptions, chat_request_body, reasoning_model
 from lib.chat.tool_functions import Tool
-from lib.chat.turn import Account
+from lib.chat.turn import Account, settle_request
 from lib.cost.pricing import usage_cost
 
 TOOLS, GRAMMAR = "tools", "grammar"
@@ -246,10 +246,7 @@ class _Sender:
         cost = (usage_cost(self.model, usage.get("prompt_tokens") or 0,
                            usage.get("completion_tokens") or 0)
                 if self.provider.endpoint.bills_usage else Decimal(0))
-        if billable:  # the provider answered (or a reply was sent and broke): it counts
-            self.account.record(self.model, cost)
-        else:  # refused, or nothing listening: what admit held is free again
-            self.account.release(self.model)
+        settle_request(self.account, self.model, billable, cost)
 
 
 def _about_tools(exc: openai.APIStatusError) -> bool:

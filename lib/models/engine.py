@@ -101,7 +101,10 @@ PRIVATE_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|^OPENAI_|^OPENROUTER_|^LAB_
 
 
 def running_server(model_id: str = SMOLLM2.id) -> LocalServer | FleetServer | None:
-    """The model's server if it is up, without starting it (or asking the fleet)."""
+    """The model's server if it is up, without starting it (or asking the fleet). None
+    for a model that is not one of ours (any id a provider lists)."""
+    if model_id not in SHIPPED_MODELS:
+        return None
     try:
         address = fleet_address(SHIPPED_MODELS[model_id])
     except EngineSettingsError:

@@ -94,7 +94,8 @@ def _send(choice: Choice, question: str, system_prompt: str, picked: list[str], 
         provider, choice.model, question, system_prompt, [TOOLS[name] for name in picked],
         choice.options, way, tool_choice,
         on_error=lambda exc: str(describe_error(exc, provider.where, provider.inspector.redact)),
-        admit=lambda messages, max_tokens: session.admit(choice.endpoint, choice.model),
+        admit=lambda messages, max_tokens: session.admit(choice.endpoint, choice.model,
+                                                         messages=messages, max_tokens=max_tokens),
         account=session.account())
 
 
