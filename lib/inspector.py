@@ -208,6 +208,18 @@ class Inspector:
         with self._lock:
             self.exchanges.append(exchange)
 
+    def mark(self) -> Exchange | None:
+        """Where the record stands now: pass it to ``since`` after sending a request."""
+        with self._lock:
+            return self.exchanges[-1] if self.exchanges else None
+
+    def since(self, mark: Exchange | None) -> dict[str, Any] | None:
+        """The view of the exchange recorded after ``mark`` (the request just sent), or None
+        when nothing was (refused before it was sent: no HTTP request was made)."""
+        with self._lock:
+            exchange = self.exchanges[-1] if self.exchanges else None
+        return exchange.as_dict(self.redact) if exchange is not None and exchange is not mark else None
+
     def latest(self, tail_bytes: int | None = None) -> dict[str, Any] | None:
         with self._lock:
             exchange = self.exchanges[-1] if self.exchanges else None

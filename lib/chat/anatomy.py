@@ -184,13 +184,12 @@ def collect(provider: ChatProvider, model: str, messages: list[Message],
         if refusal := admit():
             found.errors[name] = refusal
             return
-        before = inspector.exchanges[-1] if inspector.exchanges else None
+        mark = inspector.mark()
         try:
             failure = send()  # a stream reports its failure instead of raising
         except Exception as exc:
             failure = on_error(exc)
-        exchange = inspector.exchanges[-1] if inspector.exchanges else None
-        view = inspector.latest() if exchange is not None and exchange is not before else None
+        view = inspector.since(mark)
         answered = view is not None and view["response"]["status"] == 200
         record((usage_of(view) or {}) if answered else None)
         if failure:

@@ -219,12 +219,12 @@ class _Sender:
         extras = self.options.extra_fields()  # not in the SDK's signature (top_k)
         standard = {name: value for name, value in body.items() if name not in extras}
         inspector = self.provider.inspector
-        before = inspector.exchanges[-1] if inspector.exchanges else None
+        mark = inspector.mark()
         try:
             completion = self.provider.client.chat.completions.create(
                 **standard, extra_body=extras or None)
         except Exception as exc:
-            view = self._view(before)
+            view = inspector.since(mark)
             answered = view is not None and view["response"]["status"] == 200
             self._settle(answered, {})
             self.refused_tools = (isinstance(exc, openai.APIStatusError) and "tools" in extra
@@ -233,12 +233,7 @@ class _Sender:
             return None, view, (f"{failure} {REJECTED_TOOLS}" if self.refused_tools else failure)
         usage = completion.usage
         self._settle(True, usage.model_dump() if usage else {})
-        return completion.to_dict(), self._view(before), None
-
-    def _view(self, before) -> dict[str, Any] | None:
-        inspector = self.provider.inspector
-        exchange = inspector.exchanges[-1] if inspector.exchanges else None
-        return inspector.latest() if exchange is not None and exchange is not before else None
+        return completion.to_dict(), inspector.since(mark), None
 
     def _settle(self, billable: bool, usage: dict[str, Any]) -> None:
         if self.account is None:

@@ -119,3 +119,21 @@ def test_each_request_is_admitted_on_its_own(fault_server):
                             "legacy": "This session has used its requests.",
                             "responses": "This session has used its requests."}
     assert len([r for r in fault_server.requests if r.method == "POST"]) == 1
+
+
+def test_since_a_mark_is_the_view_of_the_request_just_sent_or_none(fault_server):
+    endpoint = Endpoint(id="openai", label="Fault server", kind="openai",
+                        base_url=fault_server.base_url, api_key="sk-test-anatomy")
+    provider = ChatProvider(endpoint, Inspector())
+    inspector = provider.inspector
+    provider.complete(QUESTION, "ok", OPTIONS)  # an earlier exchange
+    mark = inspector.mark()
+    assert inspector.since(mark) is None  # nothing sent since: no view (not the earlier one)
+    try:
+        provider.complete(QUESTION, "ratelimit", OPTIONS)
+    except Exception:
+        pass
+    view = inspector.since(mark)
+    assert view["request"]["json"]["model"] == "ratelimit" and view["response"]["status"] == 429
+    assert "sk-test-anatomy" not in str(view)  # redacted, as every view is
+    provider.close()
