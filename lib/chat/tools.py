@@ -124,11 +124,13 @@ def validation_text(exc: ValidationError) -> str:
 def round_trip(provider: ChatProvider, model: str, question: str, system_prompt: str,
                tools: Sequence[Tool], options: SamplingOptions, way: str = TOOLS,
                tool_choice: str = "auto", on_error: Callable[[Exception], str] = str,
-               admit: Callable[[list[Message], int], str | None] = lambda *_: None,
+               admit: Callable[[list[dict[str, Any]], int], str | None] = lambda *_: None,
                account: Account | None = None) -> ToolExchange:
     """Ask ``question`` with ``tools``, run the calls that come back, send their results and
     get the answer: two requests (one when the model answers without a call). Each request
-    is admitted first (``admit(messages, max_tokens)`` says why not, or None); on a
+    is admitted first (``admit(sent, max_tokens)`` says why not, or None; ``sent`` is what
+    the prompt is made of: the messages, then the tool definitions or the grammar's
+    ``response_format``, see ``prompt_basis``); on a
     deployment's key, one the provider answered is recorded, one it refused (or nothing
     listening) released."""
     system = grammar_system_prompt(system_prompt, tools) if way == GRAMMAR else system_prompt.strip()
@@ -193,6 +195,14 @@ def _grammar_calls(found: ToolExchange, content: str, finish_reason: str | None)
     return [(GRAMMAR_CALL_ID.format(1), name, json.dumps(arguments, ensure_ascii=False))]
 
 
+def prompt_basis(messages: list[Message], extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a request's prompt is made of, for sizing it: the messages, and the tool
+    definitions (a tool-trained model's template writes them into the prompt) or the
+    ``response_format`` (its schema is sent too), which can outweigh a short question."""
+    schema = [extra["response_format"]] if "response_format" in extra else []
+    return [*messages, *extra.get("tools", ()), *schema]
+
+
 def stands_for(exchange: ToolExchange) -> dict[str, Any]:
     """The grammar way's reply as the assistant message with ``tool_calls`` it stands for."""
     return {"role": "assistant", "content": None, "tool_calls": [
@@ -211,7 +221,7 @@ class _Sender:
 
     def __call__(self, messages: list[Message], extra: dict[str, Any]):
         """(the response's JSON, the inspector's view of the exchange, why it failed)."""
-        if refusal := self.admit(messages, self.options.max_tokens):
+        if refusal := self.admit(prompt_basis(messages, extra), self.options.max_tokens):
             return None, None, refusal
         reasoning = reasoning_model(self.provider.endpoint.id, self.model)
         body = {**chat_request_body(self.model, messages, self.options, reasoning=reasoning),

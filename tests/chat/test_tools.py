@@ -187,6 +187,24 @@ def test_requests_on_a_deployment_key_are_admitted_recorded_and_released(fault_s
     assert both.answer and len(ledger.recorded) == 3  # the call and the answer
 
 
+def test_the_reservation_is_sized_from_the_tools_or_the_schema_sent_too(fault_server):
+    """admit is given what the prompt is made of: the messages, then the tool definitions
+    (or the grammar's response_format), not the messages alone."""
+    provider = provider_at(fault_server.base_url, "sk-test-tools")
+    asked: list[list] = []
+    found = ask(provider, "tools", tools=list(TOOLS.values()),
+                admit=lambda sent, max_tokens: asked.append(sent) or None)
+    assert found.answer
+    first, second = [r.body for r in fault_server.requests if r.method == "POST"]
+    assert asked == [[*first["messages"], *first["tools"]], [*second["messages"], *second["tools"]]]
+    assert len(first["tools"]) == 3
+    fault_server.clear()
+    asked.clear()
+    ask(provider, "json", way=GRAMMAR, admit=lambda sent, max_tokens: asked.append(sent) or None)
+    [only] = [r.body for r in fault_server.requests if r.method == "POST"]
+    assert asked == [[*only["messages"], only["response_format"]]]
+
+
 def test_a_reasoning_model_gets_max_completion_tokens(fault_server):
     provider = provider_at(fault_server.base_url, "sk-test-tools")
     found = ask(provider, "o4-mini")
