@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import openai
 from pydantic import ValidationError
 
 from lib.chat.history import Message
 from lib.chat.providers import ChatProvider
 from lib.chat.sampling import SamplingOptions, chat_request_body, reasoning_model
+from lib.chat.streaming import estimate_tokens
 from lib.chat.tool_functions import Tool
 from lib.chat.turn import Account, settle_request
 from lib.cost.pricing import usage_cost
@@ -131,8 +133,9 @@ def round_trip(provider: ChatProvider, model: str, question: str, system_prompt:
     is admitted first (``admit(sent, max_tokens)`` says why not, or None; ``sent`` is what
     the prompt is made of: the messages, then the tool definitions or the grammar's
     ``response_format``, see ``prompt_basis``); on a
-    deployment's key, one the provider answered is recorded, one it refused (or nothing
-    listening) released."""
+    deployment's key, one the provider answered (or that was sent and then timed out) is
+    recorded, on estimated tokens when no usage came; one it refused (or nothing listening)
+    released."""
     system = grammar_system_prompt(system_prompt, tools) if way == GRAMMAR else system_prompt.strip()
     messages: list[Message] = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": question})
@@ -221,7 +224,8 @@ class _Sender:
 
     def __call__(self, messages: list[Message], extra: dict[str, Any]):
         """(the response's JSON, the inspector's view of the exchange, why it failed)."""
-        if refusal := self.admit(prompt_basis(messages, extra), self.options.max_tokens):
+        basis = prompt_basis(messages, extra)
+        if refusal := self.admit(basis, self.options.max_tokens):
             return None, None, refusal
         reasoning = reasoning_model(self.provider.endpoint.id, self.model)
         body = {**chat_request_body(self.model, messages, self.options, reasoning=reasoning),
@@ -236,22 +240,48 @@ class _Sender:
         except Exception as exc:
             view = inspector.since(mark)
             answered = view is not None and view["response"]["status"] == 200
-            self._settle(answered, {})
+            self._settle(answered or _given_up_on(exc), {}, basis)
             self.refused_tools = (isinstance(exc, openai.APIStatusError) and "tools" in extra
                                   and _about_tools(exc))
             failure = self.on_error(exc)
             return None, view, (f"{failure} {REJECTED_TOOLS}" if self.refused_tools else failure)
         usage = completion.usage
-        self._settle(True, usage.model_dump() if usage else {})
+        self._settle(True, usage.model_dump() if usage else {}, basis, _reply_text(completion))
         return completion.to_dict(), inspector.since(mark), None
 
-    def _settle(self, billable: bool, usage: dict[str, Any]) -> None:
+    def _settle(self, billable: bool, usage: dict[str, Any], basis: list[dict[str, Any]],
+                reply: str = "") -> None:
+        """Record a billable request at its cost, on estimated tokens where the provider
+        reported none (the prompt from what was sent, the completion from what came back:
+        nothing, for one given up on); release one that is not billable."""
         if self.account is None:
             return
-        cost = (usage_cost(self.model, usage.get("prompt_tokens") or 0,
-                           usage.get("completion_tokens") or 0)
-                if self.provider.endpoint.bills_usage else Decimal(0))
+        cost: Decimal | None = Decimal(0)
+        if billable and self.provider.endpoint.bills_usage:
+            prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            if prompt is None:
+                prompt = estimate_tokens(json.dumps(basis, ensure_ascii=False, default=str))
+            if completion is None:
+                completion = estimate_tokens(reply) if reply else 0
+            cost = usage_cost(self.model, prompt, completion)
         settle_request(self.account, self.model, billable, cost)
+
+
+def _given_up_on(exc: Exception) -> bool:
+    """Sent, then given up on while the provider worked on it (the read timed out): billable,
+    like a stopped chat answer or a timed-out Structured Outputs request. A timeout before
+    anything was sent (connecting, waiting for a pooled connection) is not."""
+    return (isinstance(exc, openai.APITimeoutError)
+            and not isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout)))
+
+
+def _reply_text(completion: Any) -> str:
+    """What the model wrote: its text and its calls (to estimate a completion with no usage)."""
+    message = completion.choices[0].message if completion.choices else None
+    if message is None:
+        return ""
+    calls = [call.model_dump() for call in message.tool_calls or []]
+    return (message.content or "") + (json.dumps(calls, ensure_ascii=False) if calls else "")
 
 
 def _about_tools(exc: openai.APIStatusError) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import httpx
 import openai
 import pytest
 
@@ -14,7 +15,9 @@ from lib.chat.providers import ChatProvider
 from lib.chat.sampling import SamplingOptions
 from lib.chat.tool_functions import TOOLS, ConvertCurrency
 from lib.chat.tools import GRAMMAR, TOOLS as TOOLS_WAY, call_schema, round_trip, run_call
+from lib.chat.streaming import estimate_tokens
 from lib.config import Endpoint
+from lib.cost.pricing import usage_cost
 from lib.inspector import Inspector
 from lib.what_is_saved import CODEC
 from tests.conftest import SERVED_API_KEY
@@ -185,6 +188,40 @@ def test_requests_on_a_deployment_key_are_admitted_recorded_and_released(fault_s
     assert len(ledger.recorded) == 1 and ledger.released == ["no_tools"]
     both = ask(provider, "tools", account=ledger)
     assert both.answer and len(ledger.recorded) == 3  # the call and the answer
+
+
+def deployment_provider(fault_server, timeout_s: float = 120.0) -> ChatProvider:
+    endpoint = Endpoint(id="openai", label="fault", kind="openai", base_url=fault_server.base_url,
+                        api_key="sk-deploy", key_source="environment")
+    return ChatProvider(endpoint, Inspector(), timeout_s=timeout_s)
+
+
+def test_a_request_sent_then_timed_out_is_billed_on_estimated_usage(fault_server):
+    """Given up on while the provider worked on it: billed, like a stopped chat answer, on
+    the prompt's estimate (what was sent, tool definitions included) and no completion."""
+    provider, ledger = deployment_provider(fault_server, timeout_s=0.3), Ledger()
+    found = ask(provider, "gpt-4.1-mini", account=ledger)  # priced; "late": 1 s to answer
+    assert found.error and "timed out" in found.error.lower() and found.assistant is None
+    assert ledger.released == []
+    [(model, cost)] = ledger.recorded
+    sent = fault_server.requests[-1].body
+    prompt = estimate_tokens(json.dumps([*sent["messages"], *sent["tools"]], ensure_ascii=False))
+    assert model == "gpt-4.1-mini" and cost == usage_cost(model, prompt, 0) and cost > 0
+    provider.close()
+
+
+def test_a_timeout_before_anything_was_sent_is_released(fault_server):
+    provider, ledger = deployment_provider(fault_server), Ledger()
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out connecting", request=request)
+
+    provider.client = openai.OpenAI(  # the provider's client, its connection never made
+        base_url=fault_server.base_url, api_key="sk-deploy", max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(unreachable),
+                                 event_hooks=provider.inspector.event_hooks()))
+    found = ask(provider, "gpt-4.1-mini", account=ledger)
+    assert found.error and ledger.recorded == [] and ledger.released == ["gpt-4.1-mini"]
 
 
 def test_the_reservation_is_sized_from_the_tools_or_the_schema_sent_too(fault_server):

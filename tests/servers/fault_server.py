@@ -58,7 +58,7 @@ TOOL_ANSWER = "Here is what the tool said: {}"  # the "tools" answer, once a too
 NO_TOOLS_MESSAGE = "Unsupported parameter: 'tools' is not supported with this model."
 
 # Real, priced model ids that behave like a scenario, so costs and budgets can be tested.
-PRICED_ALIASES = {"gpt-4o-mini": "ok", "gpt-4.1-nano": "paced"}
+PRICED_ALIASES = {"gpt-4o-mini": "ok", "gpt-4.1-nano": "paced", "gpt-4.1-mini": "late"}
 
 OK_PIECES = ("Hello", " from", " the", " fault", " server.")
 SLOW_PIECES = ("Streaming", " one", " word", " at", " a", " time", " from", " the", " fault", " server.")
