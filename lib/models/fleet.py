@@ -4,7 +4,9 @@ Several app replicas behind a load balancer would each start their own engines (
 with both models). With ``LAB_BUILTIN_BASE_URL`` (and ``LAB_BUILTIN_API_KEY`` if the fleet
 wants one) the built-in models are reached at that OpenAI-compatible server (llama.cpp's
 server, ``python -m lib.serve``, vLLM) and no engine child is ever started, not even when
-the fleet is down: the page says it is not answering and the next use asks again.
+the fleet is down: the page says it is not answering and a use after FAILED_RETRY_S asks
+again. A slow fleet never slows every session: its answer (or silence) is remembered, one
+caller at a time asks each address, and a connection is given up on after 2 s.
 
 Which server serves which model:
 - SmolLM2-135M-Instruct (the chat model): ``LAB_BUILTIN_BASE_URL``.
@@ -41,7 +43,12 @@ BASE_URL_ENV = "LAB_BUILTIN_BASE_URL"
 API_KEY_ENV = "LAB_BUILTIN_API_KEY"
 BASE_MODEL_URL_ENV = "LAB_BUILTIN_BASE_MODEL_URL"
 CHECK_EVERY_S = 30.0  # a server found answering is asked again after this long
-PROBE_TIMEOUT_S = 5.0
+FAILED_RETRY_S = 15.0  # one found not answering (refusing, lacking the model) after this long
+PROBE_CONNECT_TIMEOUT_S = 2.0
+PROBE_TIMEOUT_S = 5.0  # reading the answer
+PROBE_TIMEOUT = httpx.Timeout(PROBE_TIMEOUT_S, connect=PROBE_CONNECT_TIMEOUT_S)
+JOIN_CHECK_S = 1.0  # how long a caller waits for another's check before using the last answer
+FIRST_CHECK_S = 30.0  # … when there is no last answer: the check's own timeouts end it first
 
 
 class FleetUnavailable(RuntimeError):
@@ -93,6 +100,17 @@ def fleet_address(model: ShippedModel, secrets: Mapping[str, Any] | None = None,
     return None
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What one address said to GET /v1/models, shared by every model asked there."""
+
+    at: float  # time.monotonic() when it said it
+    listing: dict[str, dict] | None = None  # the models listed, when it gave a list
+    props: tuple[int, int | None] | None = None  # llama.cpp's /props: context, slots
+    error: str | None = None  # not answering: the httpx error's name
+    status: int | None = None  # an answer without a model list: its HTTP status
+
+
 @dataclass(eq=False)
 class FleetServer(ServerCalls):
     """One built-in model on the fleet: what lib/models/engine.py's LocalServer offers the
@@ -131,12 +149,18 @@ class FleetServer(ServerCalls):
 
 
 _servers: dict[tuple[str, str, str], FleetServer] = {}
-_lock = threading.Lock()
+_answers: dict[tuple[str, str], _Answer] = {}  # the last GET /v1/models of each address
+_asking: dict[tuple[str, str], threading.Event] = {}  # set when that address's check ends
+_lock = threading.Lock()  # held for dictionary work only, never across a request
 
 
 def _cache_key(model: ShippedModel, address: FleetAddress) -> tuple[str, str, str]:
+    return (model.id, *_address_key(address))
+
+
+def _address_key(address: FleetAddress) -> tuple[str, str]:
     digest = hashlib.sha256((address.api_key or "").encode()).hexdigest()[:16]
-    return model.id, address.base_url, digest
+    return address.base_url, digest
 
 
 def known_fleet_server(model: ShippedModel, address: FleetAddress) -> FleetServer | None:
@@ -145,45 +169,91 @@ def known_fleet_server(model: ShippedModel, address: FleetAddress) -> FleetServe
 
 
 def fleet_server(model: ShippedModel, address: FleetAddress) -> FleetServer:
-    """The model on the fleet, checked (GET /v1/models) at most every CHECK_EVERY_S.
-    Raises FleetUnavailable with a message for the page; the next call asks again."""
+    """The model on the fleet, checked (GET /v1/models) at most every CHECK_EVERY_S while it
+    answers and every FAILED_RETRY_S while it does not; one check at a time per address.
+    Raises FleetUnavailable with a message for the page; a use after the window asks again."""
+    answer = _answer(model, address)
+    listed = _judged(model, address, answer)
     key = _cache_key(model, address)
     with _lock:
         known = _servers.get(key)
-        if known is not None and time.monotonic() - known.checked_at <= CHECK_EVERY_S:
-            known.last_used = time.monotonic()
-            return known
-    listing = _probe(model, address)
-    with _lock:
-        known = _servers.get(key)
         if known is None:
-            context, slots = _context(address, listing.get(model.id) or {})
+            context, slots = _context(answer, listed)
             known = _servers[key] = FleetServer(model, address, context, slots)
-        known.checked_at = known.last_used = time.monotonic()
+        known.checked_at, known.last_used = answer.at, time.monotonic()
         return known
 
 
-def _probe(model: ShippedModel, address: FleetAddress) -> dict[str, dict]:
-    where = f"The built-in model's server at {address.host}"
+def _fresh(answer: _Answer, model: ShippedModel) -> bool:
+    serves = answer.listing is not None and model.id in answer.listing
+    return time.monotonic() - answer.at <= (CHECK_EVERY_S if serves else FAILED_RETRY_S)
+
+
+def _answer(model: ShippedModel, address: FleetAddress) -> _Answer:
+    """The address's last answer while it is fresh; else one caller asks (others wait up to
+    JOIN_CHECK_S for its answer, then use the last one; with none yet, up to FIRST_CHECK_S)."""
+    key = _address_key(address)
+    with _lock:
+        last = _answers.get(key)
+        if last is not None and _fresh(last, model):
+            return last
+        asking = _asking.get(key)
+        mine = asking is None
+        if mine:
+            asking = _asking[key] = threading.Event()
+    if not mine:
+        asking.wait(JOIN_CHECK_S if last is not None else FIRST_CHECK_S)
+        with _lock:
+            latest = _answers.get(key)
+        return latest or _Answer(time.monotonic(), error="still being asked")
+    answer = None
+    try:
+        answer = _probe(address, last)
+        return answer
+    finally:  # whatever happened, the next caller may ask
+        with _lock:
+            if answer is not None:
+                _answers[key] = answer
+            del _asking[key]
+        asking.set()
+
+
+def _probe(address: FleetAddress, last: _Answer | None) -> _Answer:
+    """GET /v1/models (and /props on the first good answer), as an answer; never raises
+    for what the server says or does not say."""
     try:
         with server_client(address.base_url, address.api_key) as client:
-            response = client.get("/v1/models", timeout=PROBE_TIMEOUT_S)
+            response = client.get("/v1/models", timeout=PROBE_TIMEOUT)
+            if response.status_code != 200:
+                return _Answer(time.monotonic(), status=response.status_code)
+            try:
+                listing = {str(m["id"]): m for m in response.json()["data"]}
+            except (ValueError, KeyError, TypeError):
+                return _Answer(time.monotonic(), status=200)
+            props = (last.props if last is not None and last.listing is not None
+                     else _props(client))
     except httpx.HTTPError as exc:
+        return _Answer(time.monotonic(), error=type(exc).__name__)
+    return _Answer(time.monotonic(), listing=listing, props=props)
+
+
+def _judged(model: ShippedModel, address: FleetAddress, answer: _Answer) -> dict:
+    """The model's entry in the answer's listing, or FleetUnavailable saying what is wrong."""
+    where = f"The built-in model's server at {address.host}"
+    if answer.error is not None:
         raise FleetUnavailable(
-            f"{where} is not answering ({type(exc).__name__}). The app asks again on the next "
-            f"use; it starts no engine of its own while {address.named_by} is set.") from None
-    if response.status_code in (401, 403):
+            f"{where} is not answering ({answer.error}). The app asks again on the next "
+            f"use; it starts no engine of its own while {address.named_by} is set.")
+    if answer.status in (401, 403):
         raise FleetUnavailable(f"{where} refused the key: check {API_KEY_ENV}.")
-    if response.status_code != 200:
+    if answer.status is not None and answer.status != 200:
         raise FleetUnavailable(f"{where} answered GET /v1/models with HTTP "
-                               f"{response.status_code}: is {address.named_by} right?")
-    try:
-        listing = {str(m["id"]): m for m in response.json()["data"]}
-    except (ValueError, KeyError, TypeError):
+                               f"{answer.status}: is {address.named_by} right?")
+    if answer.listing is None:
         raise FleetUnavailable(f"{where} is not an OpenAI-compatible server (GET /v1/models "
-                               "gave no model list).") from None
-    if model.id not in listing:
-        served = ", ".join(sorted(listing)) or "nothing"
+                               "gave no model list).")
+    if model.id not in answer.listing:
+        served = ", ".join(sorted(answer.listing)) or "nothing"
         if model.tuning == "base" and address.named_by == BASE_URL_ENV:
             raise FleetUnavailable(
                 f"{model.label} is not served by the built-in models' server at "
@@ -192,19 +262,25 @@ def _probe(model: ShippedModel, address: FleetAddress) -> dict[str, dict]:
         raise FleetUnavailable(
             f"{where} does not serve {model.id} (it lists {served}): name it so with "
             f"--alias {model.id} (llama.cpp) or --served-model-name {model.id} (vLLM).")
-    return listing
+    return answer.listing[model.id] or {}
 
 
-def _context(address: FleetAddress, listed: dict) -> tuple[int | None, int | None]:
-    """Tokens one request may use and parallel slots: llama.cpp's /props, else vLLM's
-    max_model_len in the listing, else unknown (the server refuses what is too long)."""
+def _props(client: httpx.Client) -> tuple[int, int | None] | None:
+    """llama.cpp's /props: tokens one request may use and parallel slots; None elsewhere."""
     try:
-        with server_client(address.base_url, address.api_key) as client:
-            response = client.get("/props", timeout=PROBE_TIMEOUT_S)
+        response = client.get("/props", timeout=PROBE_TIMEOUT)
         if response.status_code == 200:
             props = response.json()
             return int(props["default_generation_settings"]["n_ctx"]), props.get("total_slots")
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         pass
-    window = listed.get("max_model_len")
+    return None
+
+
+def _context(answer: _Answer, listed: dict) -> tuple[int | None, int | None]:
+    """Tokens one request may use and parallel slots: llama.cpp's /props, else vLLM's
+    max_model_len in the listing, else unknown (the server refuses what is too long)."""
+    if answer.props is not None:
+        return answer.props
+    window = listed.get("max_model_len") if isinstance(listed, dict) else None
     return (window if isinstance(window, int) and window > 0 else None), None

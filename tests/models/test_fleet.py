@@ -5,12 +5,19 @@ SmolLM2, the `served_model` fixture) standing in for the fleet."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
 import pytest
 
 from lib.chat.providers import connect, starts_on_first_use
 from lib.config import BUILTIN
-from lib.models import engine
+from lib.models import engine, fleet
 from lib.models.engine import EngineError, local_server, running_server
 from lib.models.fleet import (API_KEY_ENV, BASE_MODEL_URL_ENV, BASE_URL_ENV, FleetServer,
                               fleet_address)
@@ -116,7 +123,7 @@ def test_a_fleet_that_is_down_is_said_and_asked_again_never_spawned(monkeypatch)
     engine.stop_local_servers()
     port = free_port()
     monkeypatch.setenv(BASE_URL_ENV, f"http://127.0.0.1:{port}")
-    for _ in range(2):  # asked again each time: a failure is not remembered
+    for _ in range(2):  # the second within FAILED_RETRY_S is the remembered answer
         with pytest.raises(EngineError, match=f"server at 127.0.0.1:{port} is not answering"):
             local_server(SMOLLM2.id)
     assert running_server(SMOLLM2.id) is None and not starts_on_first_use(BUILTIN)
@@ -135,3 +142,148 @@ def test_a_fleet_without_llama_cpps_extras_says_so_in_words(fault_server):
         server.count_chat_tokens([{"role": "user", "content": "Hi"}])
     assert str(missing.value).startswith(f"the built-in model's server at {address.host} has "
                                          "no /apply-template")
+
+
+# --- a fleet that is slow or silent never slows every session --------------------------------
+
+
+class SilentListener:
+    """A loopback listener that accepts connections, holds them and never answers a byte."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._peers: list[tuple] = []
+        self._held: list[socket.socket] = []
+        self._changed = threading.Condition()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, peer = self._sock.accept()
+            except OSError:
+                return  # closed
+            with self._changed:
+                self._held.append(conn)
+                self._peers.append(peer)
+                self._changed.notify_all()
+
+    def accepted(self) -> int:
+        """Connections accepted so far, counted after every earlier one has been: a marker
+        connection of our own is accepted after them (the accept queue is first in, first
+        out), then left out of the count."""
+        with socket.create_connection(("127.0.0.1", self.port)) as marker:
+            mine = marker.getsockname()
+            with self._changed:
+                assert self._changed.wait_for(lambda: mine in self._peers, timeout=60)
+                self._peers.remove(mine)
+                return len(self._peers)
+
+    def close(self) -> None:
+        self._sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def silent_fleet(monkeypatch):
+    engine.stop_local_servers()
+    listener = SilentListener()
+    monkeypatch.setenv(BASE_URL_ENV, f"http://127.0.0.1:{listener.port}")
+    monkeypatch.delenv(API_KEY_ENV, raising=False)
+    monkeypatch.delenv(BASE_MODEL_URL_ENV, raising=False)
+    # Read timeout shortened for the test's sake; the connection itself succeeds at once.
+    monkeypatch.setattr(fleet, "PROBE_TIMEOUT", httpx.Timeout(0.5, connect=2.0))
+    yield listener
+    listener.close()
+
+
+def _all_at_once(call, n: int = 6) -> list:
+    """``call()`` from n threads released together; each one's result or exception."""
+    start, outcomes = threading.Barrier(n), [None] * n
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            outcomes[i] = call()
+        except Exception as exc:  # noqa: BLE001 - the outcome is what is compared
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_a_fleet_that_accepts_and_never_answers_is_asked_once_per_window(silent_fleet):
+    """Every page run connects to the built-in model: a hung fleet must cost one probe per
+    FAILED_RETRY_S for the whole process, not a timeout for every session on every rerun."""
+    silent = f"The built-in model's server at 127.0.0.1:{silent_fleet.port} is not answering"
+    # Sessions arriving together with nothing known yet: one asks, the others take its answer.
+    outcomes = _all_at_once(lambda: local_server(SMOLLM2.id))
+    assert all(isinstance(o, EngineError) and str(o).startswith(silent) for o in outcomes)
+    assert silent_fleet.accepted() == 1
+    assert any(f"{silent} (ReadTimeout)." in str(o) for o in outcomes)  # connected, then silence
+    # Reruns within the window: the same message at once, the fleet not asked again.
+    for _ in range(3):
+        with pytest.raises(EngineError, match=f"^{silent} \\(ReadTimeout\\)"):
+            connect(BUILTIN)
+    assert silent_fleet.accepted() == 1
+    # After the window the next use asks again (once).
+    fleet.FAILED_RETRY_S, window = 0.0, fleet.FAILED_RETRY_S
+    try:
+        with pytest.raises(EngineError, match=f"^{silent} \\(ReadTimeout\\)"):
+            local_server(SMOLLM2.id)
+    finally:
+        fleet.FAILED_RETRY_S = window
+    assert silent_fleet.accepted() == 2
+    assert running_server(SMOLLM2.id) is None and _engine_children() == []
+
+
+class _ListingHandler(BaseHTTPRequestHandler):
+    """A vLLM-like server: /v1/models lists SmolLM2 with its window, no /props."""
+
+    asked: list[str]
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.asked.append(self.path)
+        body = json.dumps({"data": [{"id": SMOLLM2.id, "max_model_len": 2048}]}).encode()
+        if self.path != "/v1/models":
+            self.send_response(404)
+            body = b"{}"
+        else:
+            self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_sessions_arriving_as_the_check_expires_cause_one_check(monkeypatch):
+    engine.stop_local_servers()
+    handler = type("Handler", (_ListingHandler,), {"asked": []})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv(BASE_URL_ENV, f"http://127.0.0.1:{httpd.server_port}")
+        monkeypatch.delenv(API_KEY_ENV, raising=False)
+        server = local_server(SMOLLM2.id)
+        assert isinstance(server, FleetServer) and server.context_per_slot == 2048
+        assert handler.asked == ["/v1/models", "/props"]
+        for _ in range(3):  # within CHECK_EVERY_S: not asked
+            assert local_server(SMOLLM2.id) is server
+        assert handler.asked.count("/v1/models") == 1
+        key = fleet._address_key(server.address)  # the check expires …
+        fleet._answers[key] = replace(fleet._answers[key], at=fleet._answers[key].at - 3600)
+        outcomes = _all_at_once(lambda: local_server(SMOLLM2.id))  # … as sessions arrive
+        assert all(o is server for o in outcomes)
+        assert handler.asked == ["/v1/models", "/props", "/v1/models"]  # once; /props kept
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
