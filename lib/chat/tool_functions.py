@@ -14,6 +14,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+# What a model sends is checked before anything runs: a text field at most this long (a 2 MB
+# "city" would come back in the result, to the screen and the next request), and a number
+# finite (NaN gets past `amount <= 0`, and no JSON can carry it back).
+MAX_TEXT = 100
+# Limits pydantic checks here that stay out of the schema the model is shown: OpenAI's strict
+# function calling refuses a schema that has them ("'maxLength' is not permitted").
+UNSHOWN_KEYWORDS = ("maxLength", "minLength")
+
 # Made-up weather, fixed: a lookup table, not a forecast.
 WEATHER: dict[str, dict[str, Any]] = {
     "paris": {"temperature_c": 18, "sky": "light rain", "wind_kmh": 14},
@@ -28,7 +36,7 @@ WEATHER: dict[str, dict[str, Any]] = {
 class GetWeather(BaseModel):
     """Today's weather in a city (from a small table built into this app)."""
 
-    city: str = Field(description="The city's name, e.g. Paris")
+    city: str = Field(description="The city's name, e.g. Paris", max_length=MAX_TEXT)
 
 
 def get_weather(args: GetWeather) -> dict[str, Any]:
@@ -47,7 +55,7 @@ Currency = Literal["USD", "EUR", "GBP", "JPY", "CHF"]
 class ConvertCurrency(BaseModel):
     """Convert an amount of money between currencies, at fixed rates built into this app."""
 
-    amount: float = Field(description="How much money, in from_currency")
+    amount: float = Field(description="How much money, in from_currency", allow_inf_nan=False)
     from_currency: Currency = Field(description="The currency the amount is in")
     to_currency: Currency = Field(description="The currency to convert it to")
 
@@ -77,7 +85,7 @@ Unit = Literal["km", "mi", "m", "ft", "kg", "lb", "C", "F"]
 class ConvertUnits(BaseModel):
     """Convert a length, mass or temperature between units (km, mi, m, ft, kg, lb, C, F)."""
 
-    value: float = Field(description="The number to convert")
+    value: float = Field(description="The number to convert", allow_inf_nan=False)
     from_unit: Unit = Field(description="Its unit")
     to_unit: Unit = Field(description="The unit wanted")
 
@@ -109,15 +117,32 @@ class Tool:
 
     def definition(self) -> dict[str, Any]:
         """The tool definition as it is sent (``tools=[...]``): openai's own helper turns the
-        pydantic model into a strict JSON schema."""
+        pydantic model into a strict JSON schema (without the limits only checked here)."""
         import openai
 
-        return dict(openai.pydantic_function_tool(self.arguments, name=self.name,
-                                                  description=self.description))
+        definition = dict(openai.pydantic_function_tool(self.arguments, name=self.name,
+                                                        description=self.description))
+        _drop_keywords(definition["function"]["parameters"], UNSHOWN_KEYWORDS)
+        return definition
 
     def source(self) -> str:
         """The code that runs: the arguments' model and the function."""
         return inspect.getsource(self.arguments) + "\n\n" + inspect.getsource(self.function)
+
+
+def _drop_keywords(schema: Any, keywords: tuple[str, ...]) -> None:
+    """Remove ``keywords`` from a JSON schema and the schemas in it (not from a map of
+    names to schemas: a property may be called maxLength)."""
+    if isinstance(schema, list):
+        for value in schema:
+            _drop_keywords(value, keywords)
+    elif isinstance(schema, dict):
+        for keyword in keywords:
+            schema.pop(keyword, None)
+        for key, value in schema.items():
+            named = key in ("properties", "$defs", "definitions") and isinstance(value, dict)
+            for sub in value.values() if named else (value,):
+                _drop_keywords(sub, keywords)
 
 
 TOOLS: dict[str, Tool] = {tool.name: tool for tool in (

@@ -39,6 +39,7 @@ from lib.cost.pricing import usage_cost
 
 TOOLS, GRAMMAR = "tools", "grammar"
 GRAMMAR_CALL_ID = "call_grammar_{}"  # the grammar way has no ids: we number the call
+MAX_CALLS = 8  # calls run from one answer: a model (or a server) may return any number
 
 REJECTED_TOOLS = ("This model or server does not take `tools`. Try the grammar way "
                   "(`response_format`), which works with any server that takes a JSON "
@@ -111,9 +112,15 @@ def run_call(tools: Sequence[Tool], call_id: str, name: str, arguments: str) -> 
         else:
             run.parsed = parsed.model_dump()
             run.result = tool.function(parsed)
-    content = {"error": run.error} if run.error else run.result
-    run.message = {"role": "tool", "tool_call_id": call_id,
-                   "content": json.dumps(content, ensure_ascii=False)}
+    content = None
+    if run.error is None:
+        try:  # strict JSON: NaN and Infinity are not JSON, and a server may refuse them
+            content = json.dumps(run.result, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            run.error, run.result = f"The function's result can't be sent back as JSON: {exc}.", None
+    if run.error is not None:
+        content = json.dumps({"error": run.error}, ensure_ascii=False)
+    run.message = {"role": "tool", "tool_call_id": call_id, "content": content}
     return run
 
 
@@ -163,14 +170,22 @@ def round_trip(provider: ChatProvider, model: str, question: str, system_prompt:
         calls = [(c.get("id") or "", (c.get("function") or {}).get("name", ""),
                   (c.get("function") or {}).get("arguments") or "")
                  for c in message.get("tool_calls") or []]
-        reply = {"role": "assistant", "content": message.get("content"),
-                 "tool_calls": [{"id": i, "type": "function",
-                                 "function": {"name": n, "arguments": a}} for i, n, a in calls]}
         if not calls:
             found.answer = message.get("content") or ""
             found.notice = ("The model answered in text without calling a tool "
                             f"(finish_reason: `{choice.get('finish_reason')}`).")
             return found
+        if len(calls) > MAX_CALLS:
+            rest = len(calls) - MAX_CALLS
+            found.notice = (f"The model asked for {len(calls)} calls in one answer: the first "
+                            f"{MAX_CALLS} were run and sent back, the other {rest} "
+                            f"{'was' if rest == 1 else 'were'} not run (nor sent back).")
+            calls = calls[:MAX_CALLS]
+        # The calls run, each followed by its result: a provider wants a `tool` message for
+        # every call in the assistant message.
+        reply = {"role": "assistant", "content": message.get("content"),
+                 "tool_calls": [{"id": i, "type": "function",
+                                 "function": {"name": n, "arguments": a}} for i, n, a in calls]}
     if not calls:
         return found
     found.calls = [run_call(tools, *call) for call in calls]
@@ -182,8 +197,9 @@ def round_trip(provider: ChatProvider, model: str, question: str, system_prompt:
     answer = (second.get("choices") or [{}])[0].get("message") or {}
     found.answer = answer.get("content") or ""
     if answer.get("tool_calls"):
-        found.notice = ("The model asked for more calls instead of answering; this view "
-                        "stops after one round (an agent would loop until it answers).")
+        more = ("The model asked for more calls instead of answering; this view stops after "
+                "one round (an agent would loop until it answers).")
+        found.notice = f"{found.notice} {more}" if found.notice else more
     return found
 
 

@@ -13,8 +13,10 @@ import pytest
 from lib.chat.errors import describe_error
 from lib.chat.providers import ChatProvider
 from lib.chat.sampling import SamplingOptions
-from lib.chat.tool_functions import TOOLS, ConvertCurrency
-from lib.chat.tools import GRAMMAR, TOOLS as TOOLS_WAY, call_schema, round_trip, run_call
+from lib.chat.tool_functions import (MAX_TEXT, TOOLS, ConvertCurrency, GetWeather, Tool,
+                                     get_weather)
+from lib.chat.tools import (GRAMMAR, MAX_CALLS, TOOLS as TOOLS_WAY, call_schema, round_trip,
+                            run_call)
 from lib.chat.streaming import estimate_tokens
 from lib.config import Endpoint
 from lib.cost.pricing import usage_cost
@@ -153,6 +155,49 @@ def test_a_validator_the_schema_does_not_show_still_runs():
     assert "minimum" not in json.dumps(ConvertCurrency.model_json_schema())
     unknown = run_call(WEATHER, "c2", "delete_everything", "{}")
     assert "not one of the functions offered" in unknown.error
+
+
+def test_at_most_max_calls_of_one_answer_are_run_and_the_rest_said(fault_server):
+    provider = provider_at(fault_server.base_url, "sk-test-tools")
+    many = [Tool(f"get_weather_{k}", GetWeather, get_weather) for k in range(MAX_CALLS + 2)]
+    found = ask(provider, "tools", tools=many)  # the fault server calls every tool offered
+    assert len(found.assistant["tool_calls"]) == MAX_CALLS + 2  # what came back, as it came
+    assert [run.name for run in found.calls] == [tool.name for tool in many[:MAX_CALLS]]
+    assert f"asked for {MAX_CALLS + 2} calls" in found.notice
+    assert "the other 2 were not run" in found.notice
+    sent = fault_server.requests[-1].body["messages"]
+    assert len(sent[-MAX_CALLS - 1]["tool_calls"]) == MAX_CALLS  # each call sent has its result
+    assert [m["role"] for m in sent[-MAX_CALLS:]] == ["tool"] * MAX_CALLS
+
+
+def test_a_text_field_of_any_length_is_refused_not_echoed():
+    run = run_call(WEATHER, "c1", "get_weather", json.dumps({"city": "x" * 2_000_000}))
+    assert run.error == ("The arguments don't validate: city: String should have at most "
+                         f"{MAX_TEXT} characters")
+    assert run.result is None and len(run.message["content"]) < 200
+    assert run_call(WEATHER, "c2", "get_weather", json.dumps({"city": "P" * MAX_TEXT})).error is None
+    # Checked here, not shown: OpenAI's strict function calling refuses maxLength.
+    assert "maxLength" not in json.dumps([tool.definition() for tool in TOOLS.values()])
+    assert "maxLength" not in json.dumps(call_schema(list(TOOLS.values())))
+
+
+@pytest.mark.parametrize("arguments", [
+    '{"amount": NaN, "from_currency": "EUR", "to_currency": "USD"}',
+    '{"amount": Infinity, "from_currency": "EUR", "to_currency": "USD"}',
+])
+def test_nan_and_infinity_do_not_validate(arguments):
+    run = run_call(list(TOOLS.values()), "c1", "convert_currency", arguments)
+    assert run.error == "The arguments don't validate: amount: Input should be a finite number"
+    json.loads(run.message["content"], parse_constant=pytest.fail)  # strict JSON
+
+
+def test_a_result_that_is_not_strict_json_goes_back_as_an_error():
+    """1e308 miles is a finite number, but not in feet: the result is inf, which no JSON has."""
+    run = run_call(list(TOOLS.values()), "c1", "convert_units",
+                   '{"value": 1e308, "from_unit": "mi", "to_unit": "ft"}')
+    assert run.parsed is not None and run.result is None
+    assert run.error.startswith("The function's result can't be sent back as JSON")
+    assert json.loads(run.message["content"], parse_constant=pytest.fail) == {"error": run.error}
 
 
 def test_a_text_answer_is_said_and_nothing_more_is_sent(fault_server):

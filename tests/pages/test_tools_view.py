@@ -61,3 +61,17 @@ def test_the_session_cap_stops_the_second_request(fault_server, monkeypatch):
     assert len(posts(fault_server)) == 1  # the call came back; the result was never sent
     assert any("used its 1 requests" in e.value for e in at.error), [e.value for e in at.error]
     assert not at.success
+
+
+def test_calls_beyond_the_cap_are_said_on_the_page_not_run(fault_server, monkeypatch):
+    monkeypatch.setattr("lib.chat.tools.MAX_CALLS", 2)
+    at = open_chat_page(fault_server, monkeypatch)
+    at.session_state["chat_view"] = TOOLS_VIEW
+    at.run()
+    at.multiselect(key="tools_picked").set_value(["get_weather", "convert_currency",
+                                                  "convert_units"]).run()
+    send_with_tools(at, "tools")  # the fault server calls each of the three
+    assert any("asked for 3 calls" in w.value and "the other 1 was not run" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    tool_messages = [m for m in posts(fault_server)[-1]["messages"] if m["role"] == "tool"]
+    assert len(tool_messages) == 2 and at.success  # the two run went back; the answer came
