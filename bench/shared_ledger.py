@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lib.config import resolve_endpoints  # noqa: E402
-from lib.deployment import DeploymentPolicy, KeyAccount, SessionUsage, most_it_can_cost  # noqa: E402
+from lib.deployment import DeploymentPolicy, SessionUsage, most_it_can_cost  # noqa: E402
+from lib.ledger.accounts import KeyAccount  # noqa: E402
 from lib.deployment import prompt_tokens_of  # noqa: E402
 from lib.ledger.core import InProcessLedger  # noqa: E402
 from lib.ledger.redis_ledger import RedisLedger  # noqa: E402
@@ -82,11 +83,11 @@ def bookkeeping(ledger, requests: int) -> tuple[dict, dict]:
                     if e.id == "openrouter")
     policy = DeploymentPolicy(max_spend_total=Decimal(10**6))
     usage = SessionUsage()
-    account = KeyAccount(usage, ledger)
     admit, settle = [], []
     for _ in range(requests):
         t0 = time.perf_counter()
-        why = policy.admit(endpoint, MODEL, usage, ledger, 0, prompt_tokens_of(CONVERSATION),
+        account = KeyAccount(usage, ledger)
+        why = policy.admit(endpoint, MODEL, account, 0, prompt_tokens_of(CONVERSATION),
                            MAX_TOKENS)
         t1 = time.perf_counter()
         assert why is None, why

@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from lib.config import Endpoint, setting
 from lib.cost.pricing import usage_cost
-from lib.ledger import LOG, PROCESS_LEDGER
-from lib.ledger.core import HOLD_S, Ledger, LedgerUnavailable, Reservation, UnreachableLedger
+if TYPE_CHECKING:
+    from lib.ledger.accounts import KeyAccount
 
 # The most a request may cost is reserved before it is sent; a caller that can't say how
 # long its prompt or answer may be is assumed to send this many tokens and ask this many.
@@ -64,64 +63,18 @@ def _parse(raw: Any, name: str, parse, problems: list[str]) -> Any:
 
 class SessionUsage:
     """What one browser session has used of the deployment's keys (a courtesy cap: a new
-    session starts again at zero; the shared ledger does not), and the reservations its
-    requests in flight hold on the class's budget. Thread-safe: the turn that records into
-    it may be settled by another script run's thread."""
+    session starts again at zero; the shared ledger does not). Thread-safe: the turn that
+    records into it may be settled by another script run's thread."""
 
     def __init__(self, requests: int = 0, spent_usd: Decimal = Decimal(0)) -> None:
         self._lock = threading.Lock()
         self.requests = requests
         self.spent_usd = spent_usd
-        self._holds: list[tuple[str, Reservation, float]] = []  # (model, hold, until)
 
     def record(self, cost: Decimal) -> None:
         with self._lock:
             self.requests += 1
             self.spent_usd += cost
-
-    def hold(self, model: str, reservation: Reservation) -> None:
-        with self._lock:
-            self._holds.append((model, reservation, time.monotonic() + HOLD_S))
-
-    def take_hold(self, model: str) -> Reservation | None:
-        """The oldest reservation still held for a request to ``model``, now given up."""
-        now = time.monotonic()
-        with self._lock:
-            self._holds = [h for h in self._holds if h[2] > now]
-            for index, (held_for, reservation, _) in enumerate(self._holds):
-                if held_for == model:
-                    del self._holds[index]
-                    return reservation
-        return None
-
-
-@dataclass
-class KeyAccount:
-    """Where the requests of one session on the deployment's keys are recorded: that
-    session's courtesy caps and the shared ledger. Plain Python, safe from any thread."""
-
-    session: SessionUsage
-    ledger: Ledger
-    report: Callable[[LedgerUnavailable], None] = lambda exc: LOG.warning("ledger: %s", exc)
-
-    def record(self, model: str, cost: Decimal | None) -> None:
-        """One request reached the provider: its cost replaces what was held for it."""
-        cost = cost or Decimal(0)  # an unpriced model counts as a request, not as spend
-        self.session.record(cost)
-        try:
-            self.ledger.settle(self.session.take_hold(model), model, cost)
-        except LedgerUnavailable as exc:  # the operator's log says how much went uncounted
-            self.report(LedgerUnavailable(f"{exc}; ${cost} for {model} not counted"))
-
-    def release(self, model: str) -> None:
-        """A request that was admitted never reached the provider (refused, nothing
-        listening): nothing to count, and what was held back for it is free again."""
-        reservation = self.session.take_hold(model)
-        if reservation is not None:
-            try:
-                self.ledger.release(reservation)
-            except LedgerUnavailable as exc:  # it lapses by itself after HOLD_S
-                self.report(exc)
 
 
 @dataclass(frozen=True)
@@ -198,14 +151,15 @@ class DeploymentPolicy:
                     f"${self.max_spend_per_session} on the shared key. {elsewhere}")
         return None
 
-    def admit(self, endpoint: Endpoint, model: str, session: SessionUsage, ledger: Ledger,
-              pending: int = 0, prompt_tokens: int | None = None,
-              max_tokens: int | None = None) -> str | None:
+    def admit(self, endpoint: Endpoint, model: str, account: KeyAccount, pending: int = 0,
+              prompt_tokens: int | None = None, max_tokens: int | None = None) -> str | None:
         """Why this request may not be sent, or None, having then reserved the most it can
-        cost on the class's budget (given back by KeyAccount.record or .release). Raises
-        LedgerUnavailable when the ledger can't be asked (the caller fails closed)."""
+        cost on the class's budget, held by ``account`` (lib/ledger/accounts.py) until the
+        request is recorded or released there. Raises LedgerUnavailable when the ledger
+        can't be asked (the caller fails closed)."""
         if not self.guards(endpoint):
             return None
+        session, ledger = account.session, account.ledger
         price_known = usage_cost(model, 0, 0) is not None if self.caps_spending else True
         budget = self.max_spend_total
         spent = ledger.spent_usd() if budget is not None else Decimal(0)
@@ -221,7 +175,7 @@ class DeploymentPolicy:
                     f"cost up to ${most:.4f} ({answer:,} tokens of answer at most), and "
                     f"${left:.4f} is left, less what answers still coming will cost. Lower Max "
                     "tokens, or carry on with the built-in model or your own key.")
-        session.hold(model, reservation)
+        account.hold(model, reservation)
         return None
 
     def admits_admin(self, password: str) -> bool:
@@ -244,31 +198,3 @@ def prompt_tokens_of(messages: list) -> int:
     from lib.chat.streaming import estimate_tokens  # the tokenizer, loaded on first use
 
     return estimate_tokens(json.dumps(messages, ensure_ascii=False, default=str))
-
-
-def admit_request(rules: DeploymentPolicy, secrets: Mapping[str, Any],
-                  environ: Mapping[str, str], endpoint: Endpoint, model: str,
-                  session: SessionUsage, pending: int = 0, messages: list | None = None,
-                  max_tokens: int | None = None) -> str | None:
-    """``rules.admit`` on the process's shared ledger (``LAB_LEDGER_URL``), the sizes
-    estimated from ``messages``; a ledger that can't be asked pauses the shared key."""
-    if not rules.guards(endpoint):
-        return None
-    prompt_tokens = None if messages is None else prompt_tokens_of(messages)
-    try:
-        ledger = PROCESS_LEDGER.get(secrets, environ)
-        return rules.admit(endpoint, model, session, ledger, pending, prompt_tokens, max_tokens)
-    except LedgerUnavailable as exc:
-        PROCESS_LEDGER.report(exc)
-        return PAUSED
-
-
-def key_account(session: SessionUsage, secrets: Mapping[str, Any],
-                environ: Mapping[str, str]) -> KeyAccount:
-    """Where a session's requests on the deployment's keys are recorded (only requests
-    ``admit_request`` let through, so the ledger could be opened then)."""
-    try:
-        ledger = PROCESS_LEDGER.get(secrets, environ)
-    except LedgerUnavailable as exc:  # recording will say what went uncounted
-        ledger = UnreachableLedger(exc)
-    return KeyAccount(session, ledger, PROCESS_LEDGER.report)

@@ -26,7 +26,8 @@ from lib.chat.providers import ChatProvider, make_provider
 from lib.chat.sampling import SamplingOptions, bounds
 from lib.chat.turn import ChatTurn
 from lib.config import default_endpoint, resolve_endpoints
-from lib.deployment import DeploymentPolicy, SessionUsage, admit_request, key_account
+from lib.deployment import DeploymentPolicy, SessionUsage
+from lib.ledger.accounts import admit_request, key_account
 from lib.inspector import Inspector
 from lib.models.catalog import available_models
 
@@ -78,16 +79,16 @@ class LabChat:
         conversation = [{"role": m["role"], "content": m["content"]} for m in history
                         if isinstance(m.get("content"), str)]  # Gradio adds display fields
         conversation.append({"role": "user", "content": message})
-        refusal = admit_request(self.policy, self._secrets, self._environ, endpoint, model,
-                                usage, messages=to_api_messages(conversation, system_prompt),
+        account = key_account(usage, self._secrets, self._environ)
+        refusal = admit_request(self.policy, account, endpoint, model,
+                                messages=to_api_messages(conversation, system_prompt),
                                 max_tokens=int(max_tokens))
         if refusal:
             yield f"⚠️ {refusal}", ""
             return
         options = SamplingOptions(temperature=temperature, max_tokens=int(max_tokens))
         turn = ChatTurn.start(self.provider(endpoint_id), model, options, conversation,
-                              system_prompt, account=key_account(usage, self._secrets,
-                                                                 self._environ))
+                              system_prompt, account=account)
         text = ""
         try:
             for delta in turn.stream:

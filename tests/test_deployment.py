@@ -4,7 +4,8 @@ import threading
 from decimal import Decimal
 
 from lib.config import custom_urls_allowed, resolve_endpoints
-from lib.deployment import DeploymentPolicy, KeyAccount, SessionUsage
+from lib.deployment import DeploymentPolicy, SessionUsage
+from lib.ledger.accounts import KeyAccount
 from lib.ledger.core import InProcessLedger
 
 SHARED = {"OPENROUTER_API_KEY": "sk-or-deployment"}

@@ -53,6 +53,7 @@ class Run:
     prompt: str  # what the base model continues
     messages: list[dict[str, str]]  # what the instruct model was asked
     sides: tuple[Side, Side]
+    account: Account | None = None  # where the click's two requests were admitted
     settled: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -61,6 +62,7 @@ class Run:
         requests made on a deployment's key. Once: a rerun mid-stream starts the next script
         run while the interrupted one is still blocked on its next delta, and either may get
         here first."""
+        account = account or self.account
         with self._lock:
             if self.settled:
                 return
@@ -75,8 +77,10 @@ class Run:
 
 
 def start_run(base: Side, instruct: Side, prompt: str, knobs: Knobs,
-              prompt_format: FormatKey = "template", system_prompt: str = "") -> Run:
-    """Prepare both requests (nothing is sent until the streams are read)."""
+              prompt_format: FormatKey = "template", system_prompt: str = "",
+              account: Account | None = None) -> Run:
+    """Prepare both requests (nothing is sent until the streams are read); ``account``:
+    where they were admitted, and are recorded when the run settles."""
     base_stream = PaneStream(base.provider,
                              completion_request(base.model, prompt, knobs, base.local_engine,
                                                 base.accepts_top_k),
@@ -92,4 +96,4 @@ def start_run(base: Side, instruct: Side, prompt: str, knobs: Knobs,
                                      instruct.accepts_top_k)
     instruct_stream = PaneStream(instruct.provider, request, reads or prompt)
     return Run(base_stream, instruct_stream, reads, prompt_format, prompt, messages,
-               (base, instruct))
+               (base, instruct), account)

@@ -25,7 +25,7 @@ from lib.cost.pricing import usage_cost
 
 
 class Account(Protocol):
-    """Where requests on a deployment's key are recorded (lib/deployment.KeyAccount)."""
+    """Where requests on a deployment's key are recorded (lib/ledger/accounts.KeyAccount)."""
 
     def record(self, model: str, cost: Decimal | None) -> None: ...
 

@@ -47,13 +47,16 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 return 1
 """
-# ARGV: id ('' for none), cost units, model
+# KEYS[6]: this settle's marker; ARGV: hold id, cost units, model, marker seconds. Once per
+# id: a retry after a dropped connection (or a replayed deferred cost) never counts twice.
 SETTLE = """
-if ARGV[1] ~= '' then redis.call('ZREM', KEYS[2], ARGV[1]) redis.call('HDEL', KEYS[3], ARGV[1]) end
+if not redis.call('SET', KEYS[6], '1', 'NX', 'EX', tonumber(ARGV[4])) then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1]) redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('INCRBY', KEYS[1], ARGV[2])
 redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
 return 1
 """
+SETTLED_S = 86_400  # how long a settled id is remembered
 # ARGV: hashed session id, seconds a session counts as active
 SEEN = _NOW + """
 redis.call('ZADD', KEYS[5], now, ARGV[1])
@@ -91,9 +94,12 @@ class RedisLedger:
             raise LedgerUnavailable(f"the shared ledger ({self._where}) did not answer: "
                                     f"{type(exc).__name__}") from None
 
-    def _run(self, name: str, *args: object):
+    def _run(self, name: str, *args: object, more_keys: tuple[str, ...] = ()):
         with self._answering():
-            return self._scripts[name](keys=KEYS, args=list(args))
+            return self._scripts[name](keys=[*KEYS, *more_keys], args=list(args))
+
+    def close(self) -> None:
+        self._client.close()
 
     def ping(self) -> None:
         with self._answering():
@@ -106,7 +112,9 @@ class RedisLedger:
         return reservation if int(held) == 1 else None
 
     def settle(self, reservation: Reservation | None, model: str, cost: Decimal) -> None:
-        self._run("settle", reservation.id if reservation else "", to_units(cost), model)
+        reservation = reservation or Reservation.new(Decimal(0))  # an id to count it once
+        self._run("settle", reservation.id, to_units(cost), model, SETTLED_S,
+                  more_keys=(f"{PREFIX}settled:{reservation.id}",))
 
     def release(self, reservation: Reservation) -> None:
         with self._answering():

@@ -73,7 +73,8 @@ def _collect(choice: Choice, question: str, system_prompt: str) -> Specimens:
 
     return collect(provider, choice.model, messages, choice.options,
                    lambda exc: str(describe_error(exc, provider.where, provider.inspector.redact)),
-                   admit=lambda: session.admit(choice.endpoint, choice.model, messages=messages,
+                   admit=lambda: session.admit(account, choice.endpoint, choice.model,
+                                               messages=messages,
                                                max_tokens=choice.options.max_tokens),
                    record=record)
 

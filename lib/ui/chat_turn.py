@@ -14,6 +14,7 @@ from lib.chat.errors import describe_error
 from lib.chat.history import Message, mark_unsent, to_api_messages
 from lib.chat.streaming import coalesce
 from lib.chat.turn import ChatTurn
+from lib.ledger.accounts import KeyAccount
 from lib.ui import session
 from lib.ui.chat_widgets import LiveWire, metrics_row, usage_caption
 from lib.ui.context_controls import summary_cache, token_counter
@@ -22,12 +23,14 @@ from lib.ui.provider_picker import Choice
 ACTIVE = "chat_active_turn"  # the ChatTurn being streamed, for the next run to settle
 
 
-def _refusal(choice: Choice, history: list[Message], system_prompt: str) -> str | None:
+def _refusal(choice: Choice, account: KeyAccount, history: list[Message],
+             system_prompt: str) -> str | None:
     if choice.error:
         return choice.error
     if not choice.model:
         return "Pick or type a model in the sidebar first."
-    return session.admit(choice.endpoint, choice.model, max_tokens=choice.options.max_tokens,
+    return session.admit(account, choice.endpoint, choice.model,
+                         max_tokens=choice.options.max_tokens,
                          messages=to_api_messages(history, system_prompt))
 
 
@@ -36,7 +39,8 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
            wire: LiveWire | None = None) -> None:
     """Stream the model's reply to the conversation into the current container (and the
     raw exchange into the wire panel, when there is one)."""
-    refusal = _refusal(choice, history, system_prompt)
+    account = session.account()  # this answer's: what admitting it holds, settling gives back
+    refusal = _refusal(choice, account, history, system_prompt)
     if refusal:
         mark_unsent(history[-1], refusal)
         st.warning(refusal)
@@ -46,10 +50,10 @@ def answer(choice: Choice, history: list[Message], system_prompt: str,
     reply: Message = {"role": "assistant", "content": ""}
     history.append(reply)
     asked = history[:-1]
-    st.session_state[ACTIVE] = NotSent(reply, choice)
+    st.session_state[ACTIVE] = NotSent(reply, account, choice.model)
     plan, summaries = _plan(choice, asked, system_prompt, strategy)
     turn = ChatTurn.start(choice.provider, choice.model, choice.options, asked, system_prompt,
-                          account=session.account(), stream=streaming,
+                          account=account, stream=streaming,
                           messages=plan.messages if plan else None, reply=reply)
     st.session_state[ACTIVE] = turn
     stop = st.empty()
@@ -90,18 +94,13 @@ class NotSent:
     stopped, its question is left for the user to ask again, and what it held on the
     class's budget is given back."""
 
-    def __init__(self, reply: Message, choice: Choice) -> None:
-        self.reply = reply
-        self._held = ((session.account(), choice.model) if choice.endpoint.key_from_deployment
-                      else None)
+    def __init__(self, reply: Message, account: KeyAccount, model: str) -> None:
+        self.reply, self.account, self.model = reply, account, model
 
     def settle(self) -> None:
         if not self.reply.get("content") and not self.reply.get("error"):
             self.reply["error"] = "Stopped before the request was sent."
-        held, self._held = self._held, None
-        if held is not None:
-            account, model = held
-            account.release(model)
+        self.account.release(self.model)  # a no-op once nothing is held
 
 
 def _plan(choice: Choice, asked: list[Message], system_prompt: str,
@@ -113,10 +112,12 @@ def _plan(choice: Choice, asked: list[Message], system_prompt: str,
     count = token_counter(choice)
     summarizer = None
     if strategy.name == "summarize":
+        account = session.account()  # the summaries', one after another
         summarizer = CachedSummarizer(
-            model_summary(choice.provider, choice.model, session.account(),
+            model_summary(choice.provider, choice.model, account,
                           admit=lambda messages, most: session.admit(
-                              choice.endpoint, choice.model, messages=messages, max_tokens=most)),
+                              account, choice.endpoint, choice.model, messages=messages,
+                              max_tokens=most)),
             summary_cache())
     try:
         with st.spinner("Summarizing the older messages…") if summarizer else nullcontext():

@@ -94,24 +94,33 @@ def _pane_picker(index: int, column, choice: Choice) -> Pane:
 
 
 def _race(choice: Choice, panes: list[Pane], columns, prompt: str, system_prompt: str) -> None:
-    turns, slots, shown_panes, pending = [], [], [], 0
-    for index, (pane, column) in enumerate(zip(panes, columns)):
-        history = [{"role": "user", "content": prompt}]
-        refusal = pane.error or (None if pane.model else "Pick a model.") or session.admit(
-            pane.endpoint, pane.model, pending, to_api_messages(history, system_prompt),
-            choice.options.max_tokens)
-        if refusal:
-            column.warning(refusal)
-            continue
-        pending += pane.endpoint.key_from_deployment  # let through, recorded when settled
-        turns.append(ChatTurn.start(pane.provider, pane.model, choice.options, history,
-                                    system_prompt, account=session.account()))
-        slots.append(column.empty())
-        shown_panes.append(index)
+    turns, shown_panes, refusals, pending = [], [], {}, 0
+    try:  # nothing is drawn until the race is in the session, for the next run to settle
+        for index, pane in enumerate(panes):
+            history = [{"role": "user", "content": prompt}]
+            account = session.account()  # this pane's request: what it holds, it gives back
+            refusal = pane.error or (None if pane.model else "Pick a model.") or session.admit(
+                account, pane.endpoint, pane.model, pending,
+                to_api_messages(history, system_prompt), choice.options.max_tokens)
+            if refusal:
+                refusals[index] = refusal
+                continue
+            pending += pane.endpoint.key_from_deployment  # let through, recorded when settled
+            turns.append(ChatTurn.start(pane.provider, pane.model, choice.options, history,
+                                        system_prompt, account=account))
+            shown_panes.append(index)
+        if turns:
+            race = SideBySide(turns, panes=shown_panes)
+            st.session_state[ACTIVE] = race
+    except BaseException:  # a rerun came before the race was kept: nothing was sent
+        for turn in turns:
+            turn.account.release(turn.model)
+        raise
+    for index, refusal in refusals.items():
+        columns[index].warning(refusal)
     if not turns:
         return
-    race = SideBySide(turns, panes=shown_panes)
-    st.session_state[ACTIVE] = race
+    slots = [columns[index].empty() for index in shown_panes]
     # Any click reruns the page and interrupts this run; the next run settles the race.
     stop = st.empty()
     stop.button("⏹ Stop all", key="compare_stop")

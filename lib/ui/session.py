@@ -13,11 +13,9 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lib.deployment import (
-    DeploymentPolicy, KeyAccount, SessionUsage, admit_request, key_account,
-)
+from lib.deployment import DeploymentPolicy, SessionUsage
 from lib.ledger import PROCESS_LEDGER
-from lib.ledger.core import LedgerUnavailable
+from lib.ledger.accounts import KeyAccount, admit_request, key_account
 from lib.config import Endpoint, resolve_endpoints
 from lib.inspector import Inspector
 from lib.chat.providers import ChatProvider, connect
@@ -91,28 +89,24 @@ def usage() -> SessionUsage:
 
 
 def account() -> KeyAccount:
-    """Where this session's requests on the deployment's keys are recorded. A plain object:
-    a turn settled from another script run's thread records into it without Streamlit."""
+    """A new account for a request (or a run of requests sent one after another) on the
+    deployment's keys: admit it there, then record or release it there. A plain object: a
+    turn settled from another script run's thread records into it without Streamlit."""
     return key_account(usage(), read_secrets(), os.environ)
 
 
-def admit(endpoint: Endpoint, model: str, pending: int = 0, messages: list | None = None,
-          max_tokens: int | None = None) -> str | None:
+def admit(account: KeyAccount, endpoint: Endpoint, model: str, pending: int = 0,
+          messages: list | None = None, max_tokens: int | None = None) -> str | None:
     """Why a request to ``model`` on ``endpoint`` may not be sent, or None: the deployment
     policy, for every request any page sends. When it says yes on a shared budget, the most
     the request can cost (``messages`` and ``max_tokens``, when the caller knows them) is held
-    until ``account().record`` or ``.release``. ``pending``: requests already let through in
-    this run and not yet recorded."""
-    return admit_request(policy(), read_secrets(), os.environ, endpoint, model, usage(),
-                         pending, messages, max_tokens)
+    on ``account`` until the request is recorded or released there. ``pending``: requests
+    already let through in this run and not yet recorded."""
+    return admit_request(policy(), account, endpoint, model, pending, messages, max_tokens)
 
 
 def note_visit() -> None:
     """Tell the operator's view that this session is active."""
     ctx = get_script_run_ctx()
-    if ctx is None:
-        return
-    try:
-        PROCESS_LEDGER.get(read_secrets(), os.environ).seen(ctx.session_id)
-    except LedgerUnavailable as exc:
-        PROCESS_LEDGER.report(exc)
+    if ctx is not None:
+        PROCESS_LEDGER.seen(read_secrets(), os.environ, ctx.session_id)

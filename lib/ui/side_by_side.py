@@ -13,6 +13,7 @@ from lib.base_vs_instruct.panes import PaneStream
 from lib.base_vs_instruct.pairs import Run, start_run
 from lib.base_vs_instruct.prompt_formats import BY_KEY, FORMATS
 from lib.base_vs_instruct.side_by_side import pane_texts
+from lib.ledger.accounts import KeyAccount
 from lib.ui import session
 from lib.ui.pair_picker import PairChoice
 
@@ -45,7 +46,7 @@ def prompt_inputs() -> tuple[str, str, str]:
     return prompt, system_prompt, prompt_format
 
 
-def _refusal(pair: PairChoice, prompt: str, knobs: Knobs) -> str | None:
+def _refusal(pair: PairChoice, prompt: str, knobs: Knobs, account: KeyAccount) -> str | None:
     if pair.errors:
         return " ".join(pair.errors)
     if pair.base is None or pair.instruct is None:
@@ -56,20 +57,12 @@ def _refusal(pair: PairChoice, prompt: str, knobs: Knobs) -> str | None:
         # Both panes of a hosted pair share one provider: the base pane's request is let
         # through before either is recorded, so the instruct pane counts it as pending (at
         # cap - 1 one click would otherwise go one over the cap).
-        refusal = session.admit(side.provider.endpoint, side.model, pending, [prompt],
-                                knobs.max_new_tokens)
+        refusal = session.admit(account, side.provider.endpoint, side.model, pending,
+                                [prompt], knobs.max_new_tokens)
         if refusal:
-            if pending:
-                _give_back(pair.base)
+            account.release(pair.base.model)  # admitted, then not sent: its hold is free
             return refusal
     return None
-
-
-def _give_back(*sides) -> None:
-    """Requests admitted and then not sent: what they held on the budget is free again."""
-    for side in sides:
-        if side.provider.endpoint.key_from_deployment:
-            session.account().release(side.model)
 
 
 def _pane_header(column, title: str, model: str, path: str) -> None:
@@ -108,16 +101,19 @@ def panes(pair: PairChoice, prompt: str, system_prompt: str, prompt_format: str,
     left, right = st.columns(2)
     run: Run | None = st.session_state.get(RUN)
     if run is not None:  # interrupted by this rerun: end it before showing it
-        run.settle(session.account())
+        run.settle()
     if clicked:
-        refusal = _refusal(pair, prompt, knobs)
+        account = session.account()  # the click's two requests
+        refusal = _refusal(pair, prompt, knobs, account)
         if refusal:
             st.warning(refusal)
             return run
         try:
-            run = start_run(pair.base, pair.instruct, prompt, knobs, prompt_format, system_prompt)
+            run = start_run(pair.base, pair.instruct, prompt, knobs, prompt_format,
+                            system_prompt, account)
         except Exception as exc:  # the template could not be rendered: the engine said why
-            _give_back(pair.base, pair.instruct)
+            account.release(pair.base.model)
+            account.release(pair.instruct.model)
             st.error(f"Could not prepare the instruct model's prompt: {exc}")
             return st.session_state.get(RUN)
         st.session_state[RUN] = run
@@ -138,13 +134,12 @@ def panes(pair: PairChoice, prompt: str, system_prompt: str, prompt_format: str,
              right.container(key="bvi_text_instruct").empty()]
     prefix = [run.prompt, ""]  # the base model's text continues the prompt
     if clicked:
-        account = session.account()  # plain Python from here: the finally must not need st
         try:
             with contextlib.closing(pane_texts([run.base, run.instruct])) as updates:
                 for index, text in updates:  # a rerun mid-stream closes both streams here
                     boxes[index].code(prefix[index] + text, language=None, wrap_lines=True)
         finally:
-            run.settle(account)  # counted once, even when interrupted
+            run.settle()  # counted once, even when interrupted (plain Python: no st here)
     else:
         for index, stream in enumerate((run.base, run.instruct)):
             boxes[index].code(prefix[index] + stream.text, language=None, wrap_lines=True)

@@ -136,14 +136,14 @@ def sender(choice: Choice, schema: OutputSchema, question: str,
     every request admitted and recorded against the deployment's caps."""
     provider, options = choice.provider, choice.options
     endpoint = provider.endpoint
-    account = session.account() if endpoint.key_from_deployment else None
+    account = session.account()  # this click's requests, one after another, same size each
     ask = Ask(question, options.max_tokens, options.temperature, options.seed,
               reasoning_model(endpoint.id, choice.model))
     asked = [{"role": "user", "content": question}, schema.json_schema]  # the schema goes too
     meter = RequestMeter(
-        choice.model, lambda pending: session.admit(choice.endpoint, choice.model, pending,
-                                                    asked, options.max_tokens),
-        account, endpoint.bills_usage)
+        choice.model, lambda pending: session.admit(account, choice.endpoint, choice.model,
+                                                    pending, asked, options.max_tokens),
+        account if endpoint.key_from_deployment else None, endpoint.bills_usage)
     return lambda mode: run_mode(provider.client, choice.model, mode, schema, ask,
                                  provider.where, provider.inspector.redact, supported, meter)
 

@@ -89,14 +89,14 @@ def tools_view(choice: Choice, system_prompt: str) -> None:
 
 def _send(choice: Choice, question: str, system_prompt: str, picked: list[str], way: str,
           tool_choice: str) -> ToolExchange:
-    provider = choice.provider
+    provider, account = choice.provider, session.account()  # both requests, one by one
     return round_trip(
         provider, choice.model, question, system_prompt, [TOOLS[name] for name in picked],
         choice.options, way, tool_choice,
         on_error=lambda exc: str(describe_error(exc, provider.where, provider.inspector.redact)),
-        admit=lambda messages, max_tokens: session.admit(choice.endpoint, choice.model,
-                                                         messages=messages, max_tokens=max_tokens),
-        account=session.account())
+        admit=lambda messages, max_tokens: session.admit(
+            account, choice.endpoint, choice.model, messages=messages, max_tokens=max_tokens),
+        account=account)
 
 
 def _steps(exchange: ToolExchange) -> None:

@@ -43,7 +43,7 @@ def ask(provider: ChatProvider, model: str, question: str = "What's the weather 
 
 
 class Ledger:
-    """A real account-shaped recorder (what lib.deployment.KeyAccount is called with)."""
+    """A real account-shaped recorder (what lib.ledger.accounts.KeyAccount is called with)."""
 
     def __init__(self) -> None:
         self.recorded: list[tuple[str, Decimal | None]] = []

@@ -13,7 +13,8 @@ from lib.chat.providers import make_provider
 from lib.chat.sampling import SamplingOptions
 from lib.chat.turn import ChatTurn
 from lib.config import resolve_endpoints
-from lib.deployment import KeyAccount, SessionUsage
+from lib.deployment import SessionUsage
+from lib.ledger.accounts import KeyAccount
 from lib.ledger.core import InProcessLedger
 from lib.inspector import Inspector
 from tests.servers.processes import free_port

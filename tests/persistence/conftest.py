@@ -4,7 +4,8 @@ stores of both kinds.
 - redis_server   URL of Debian's redis-server, started once per test run (fails, never skips,
                  when redis-server is missing: CI installs it with scripts/setup.sh dev)
 - redis_url      the same URL, its data flushed before each test
-- start_redis    factory: start_redis("--requirepass", "x") -> URL of a server of the test's own
+- start_redis    factory: start_redis("--requirepass", "x", port=None) -> URL of a server of the
+                 test's own
 - store          a SQLiteStore in tmp_path, then a RedisStore on redis_url (parametrized)
 """
 
@@ -29,9 +30,9 @@ def session_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def _start(folder: Path, *options: str) -> tuple[object, ServerUrl]:
+def _start(folder: Path, *options: str, port: int | None = None) -> tuple[object, ServerUrl]:
     try:
-        return redis_helper.start_redis(folder, *options)
+        return redis_helper.start_redis(folder, *options, port=port)
     except FileNotFoundError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -58,8 +59,8 @@ def redis_url(redis_server: ServerUrl) -> ServerUrl:
 def start_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ServerUrl]]:
     servers = []
 
-    def start(*options: str) -> ServerUrl:
-        server, url = _start(tmp_path_factory.mktemp("redis-own"), *options)
+    def start(*options: str, port: int | None = None) -> ServerUrl:
+        server, url = _start(tmp_path_factory.mktemp("redis-own"), *options, port=port)
         servers.append(server)
         return url
 

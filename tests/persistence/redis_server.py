@@ -17,13 +17,15 @@ MISSING = (f"{REDIS_SERVER} is missing: the session store's tests run a real Red
            "Install it with `bash scripts/setup.sh dev` (apt-get install redis-server).")
 
 
-def start_redis(folder: Path, *options: str, timeout: float = 10.0) -> tuple[ServerProcess, ServerUrl]:
+def start_redis(folder: Path, *options: str, timeout: float = 10.0,
+                port: int | None = None) -> tuple[ServerProcess, ServerUrl]:
     """A redis-server running in ``folder`` (its log there too) and its URL (database 0).
-    ``options``: more command-line settings, e.g. ``"--requirepass", "secret"``. Raises
+    ``options``: more command-line settings, e.g. ``"--requirepass", "secret"``; ``port``:
+    a given one (a server coming back where it was), else a free one. Raises
     FileNotFoundError if redis-server is not installed, ServerStartError if it won't start."""
     if not REDIS_SERVER.is_file():
         raise FileNotFoundError(MISSING)
-    port = free_port()
+    port = port or free_port()
     command = [str(REDIS_SERVER), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", str(folder), *options]
     log_path = folder / "redis-server.log"

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from lib.config import resolve_endpoints
-from lib.deployment import (
-    PAUSED, DeploymentPolicy, KeyAccount, SessionUsage, admit_request, key_account,
-)
-from lib.ledger import PROCESS_LEDGER, ProcessLedger
+from lib.deployment import PAUSED, DeploymentPolicy, SessionUsage
+from lib.ledger.accounts import KeyAccount, admit_request, key_account
+from lib.ledger import PROCESS_LEDGER, RETRY_S, ProcessLedger
 from lib.ledger.core import InProcessLedger, LedgerUnavailable
 from lib.ledger.redis_ledger import RedisLedger
 
@@ -130,45 +129,83 @@ def test_the_policy_reserves_the_worst_case_and_says_why_it_cannot(ledger):
     policy = DeploymentPolicy(max_spend_total=Decimal("0.05"))
     usage = SessionUsage()
     endpoint = shared_endpoint()
-    assert policy.admit(endpoint, MODEL, usage, ledger, prompt_tokens=100, max_tokens=1000) is None
+    answer = KeyAccount(usage, ledger)
+    assert policy.admit(endpoint, MODEL, answer, prompt_tokens=100, max_tokens=1000) is None
     held = ledger.figures().held_usd
     assert held > 0  # 100 tokens in and 1,000 out at the model's price
-    account = KeyAccount(usage, ledger)
-    why = policy.admit(endpoint, MODEL, usage, ledger, prompt_tokens=100, max_tokens=100_000)
+    why = policy.admit(endpoint, MODEL, KeyAccount(usage, ledger), prompt_tokens=100,
+                       max_tokens=100_000)
     assert "can't cover this request" in why and "100,000 tokens of answer" in why
-    account.record(MODEL, Decimal("0.001"))  # the first answer: its cost replaces its hold
+    answer.record(MODEL, Decimal("0.001"))  # the answer: its cost replaces its hold
     figures = ledger.figures()
     assert figures.held_usd == 0 and figures.spent_usd == Decimal("0.001")
     assert usage.requests == 1
     # Another student's keys, the built-in model: never held against the class's budget.
     builtin = next(e for e in resolve_endpoints({}, SHARED, {}) if e.id == "builtin")
-    assert policy.admit(builtin, "SmolLM2", usage, ledger, max_tokens=10**9) is None
+    assert policy.admit(builtin, "SmolLM2", answer, max_tokens=10**9) is None
+
+
+def test_two_requests_of_one_session_in_flight_each_give_back_their_own_hold(ledger):
+    """A long answer and a short summary of the same session and model: whichever ends
+    first gives back its own hold, so the long answer's stays held while it streams."""
+    policy = DeploymentPolicy(max_spend_total=Decimal("1.00"))
+    usage = SessionUsage()
+    answer, summary = KeyAccount(usage, ledger), KeyAccount(usage, ledger)
+    assert policy.admit(shared_endpoint(), MODEL, answer, 0, 2000, 20_000) is None
+    answer_hold = ledger.figures().held_usd
+    assert policy.admit(shared_endpoint(), MODEL, summary, 1, 500, 200) is None
+    summary.record(MODEL, Decimal("0.0004"))  # the summary is done first
+    assert ledger.figures().held_usd == answer_hold  # the answer's hold, untouched
+    summary.release(MODEL)  # a late second settle of the summary frees nothing else
+    assert ledger.figures().held_usd == answer_hold
+    answer.record(MODEL, Decimal("0.05"))
+    assert ledger.figures().held_usd == 0 and ledger.spent_usd() == Decimal("0.0504")
 
 
 def test_released_requests_give_their_hold_back(ledger):
     policy = DeploymentPolicy(max_spend_total=Decimal("0.02"))
     usage = SessionUsage()
-    account = KeyAccount(usage, ledger)
     for _ in range(3):  # e.g. three requests the provider refused with a 429
-        assert policy.admit(shared_endpoint(), MODEL, usage, ledger, 100, None, 1000) is None
+        account = KeyAccount(usage, ledger)
+        assert policy.admit(shared_endpoint(), MODEL, account, 0, 100, 1000) is None
         account.release(MODEL)
     assert ledger.figures().held_usd == 0 and usage.requests == 0
 
 
-def test_a_ledger_that_cannot_be_asked_pauses_the_shared_key(start_redis):
+def test_a_ledger_that_cannot_be_asked_pauses_the_shared_key_and_counts_later(start_redis):
     url = start_redis()
     settings = {**SHARED, "LAB_LEDGER_URL": url, "LAB_MAX_SPEND_USD_TOTAL": "5"}
     policy = DeploymentPolicy.from_settings({}, settings)
     usage = SessionUsage()
-    assert admit_request(policy, {}, settings, shared_endpoint(), MODEL, usage,
-                         messages=[{"role": "user", "content": "Hi"}], max_tokens=50) is None
-    account = key_account(usage, {}, settings)
+    now = [0.0]
+    ledgers = ProcessLedger(clock=lambda: now[0])  # as the app's PROCESS_LEDGER would be
+    account = KeyAccount(usage, ledgers.get({}, settings), ledgers.defer)
+    assert policy.admit(shared_endpoint(), MODEL, account, 0, 10, 50) is None
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
     _stop_redis_at(url)
-    assert admit_request(policy, {}, settings, shared_endpoint(), MODEL, usage,
-                         max_tokens=50) == PAUSED
+    with pytest.raises(LedgerUnavailable):
+        policy.admit(shared_endpoint(), MODEL, KeyAccount(usage, account.ledger), 0, 10, 50)
     account.record(MODEL, Decimal("0.002"))  # the answer in flight: counted in the session,
-    assert usage.requests == 1  # and the operator's log says what the ledger missed
-    assert "$0.002 for openai/gpt-5.2-chat not counted" in PROCESS_LEDGER.last_problem
+    assert usage.requests == 1  # and kept for the ledger
+    assert "$0.002 for openai/gpt-5.2-chat will be counted" in ledgers.last_problem
+    # Redis comes back on the same port: the next use counts what waited, exactly once.
+    with pytest.raises(LedgerUnavailable):
+        ledgers.get({}, settings)  # for RETRY_S it is not even asked
+    assert start_redis(port=port) == url
+    now[0] = RETRY_S + 1
+    again = ledgers.get({}, settings)
+    assert again.spent_usd() == Decimal("0.002")
+    ledgers.get({}, settings)
+    assert again.spent_usd() == Decimal("0.002")
+
+
+def test_admission_on_a_paused_ledger_says_so(start_redis):
+    url = start_redis()
+    settings = {**SHARED, "LAB_LEDGER_URL": url, "LAB_MAX_SPEND_USD_TOTAL": "5"}
+    policy = DeploymentPolicy.from_settings({}, settings)
+    _stop_redis_at(url)
+    account = key_account(SessionUsage(), {}, settings)
+    assert admit_request(policy, account, shared_endpoint(), MODEL, max_tokens=50) == PAUSED
 
 
 def test_a_bad_ledger_setting_fails_closed_and_names_it():
@@ -178,7 +215,8 @@ def test_a_bad_ledger_setting_fails_closed_and_names_it():
     settings = {**SHARED, "LAB_LEDGER_URL": "postgres://u:pw-9911@h/db",
                 "LAB_MAX_SPEND_USD_TOTAL": "5"}
     policy = DeploymentPolicy.from_settings({}, settings)
-    assert admit_request(policy, {}, settings, shared_endpoint(), MODEL, SessionUsage()) == PAUSED
+    account = key_account(SessionUsage(), {}, settings)
+    assert admit_request(policy, account, shared_endpoint(), MODEL) == PAUSED
     assert "pw-9911" not in (PROCESS_LEDGER.last_problem or "")
 
 
@@ -206,8 +244,6 @@ def _stop_redis_at(url: str) -> None:
 def test_a_ledger_that_failed_is_not_asked_again_for_a_while(start_redis):
     """Every page run notes its visit: a Redis that does not answer must not hold each run
     for its timeout. After RETRY_S the ledger is asked again, and used when it answers."""
-    from lib.ledger import RETRY_S
-
     url = start_redis()
     now = [0.0]
     ledgers = ProcessLedger(clock=lambda: now[0])

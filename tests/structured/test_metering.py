@@ -9,7 +9,8 @@ import openai
 import pytest
 
 from lib.config import Endpoint
-from lib.deployment import DeploymentPolicy, KeyAccount, SessionUsage
+from lib.deployment import DeploymentPolicy, SessionUsage
+from lib.ledger.accounts import KeyAccount
 from lib.ledger.core import InProcessLedger
 from lib.structured.metering import RequestMeter, request_cost
 from lib.structured.modes import Ask, Mode, ModeResult, run_mode
