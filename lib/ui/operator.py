@@ -36,9 +36,10 @@ def operator_panel() -> None:
         budget = rules.max_spend_total
         cols = st.columns(4)
         cols[0].metric("Spent on the deployment's keys", f"${figures.spent_usd:.4f}")
-        cols[1].metric("Held for answers in flight", f"${figures.held_usd:.4f}")
-        cols[2].metric("Budget (LAB_MAX_SPEND_USD_TOTAL)",
-                       f"${budget}" if budget is not None else "no limit")
+        cols[1].metric("Held for answers in flight", f"${figures.held_usd:.4f}",
+                       help="The most the answers still coming can cost, reserved on the budget")
+        cols[2].metric("Budget", f"${budget}" if budget is not None else "no limit",
+                       help="LAB_MAX_SPEND_USD_TOTAL, for every session of every replica")
         cols[3].metric("Active sessions (last 10 min)", figures.active_sessions)
         if budget:
             st.progress(min(1.0, float(figures.spent_usd / budget)))
