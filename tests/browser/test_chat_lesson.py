@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from playwright.sync_api import expect
+
 from tests.browser.test_builtin_robustness import open_chat, set_max_tokens
 from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
 
@@ -51,9 +53,10 @@ def test_the_forgetting_demo_leaves_the_name_out_of_the_request(streamlit_url, p
     sidebar.get_by_role("button", name="Load the forgetting demo").click()
     page.get_by_text("This turn sent").first.wait_for(timeout=90_000)  # turn 8 was answered
     wait_for_app_run(page, timeout=60_000)
+    # The gauge is drawn after the answer, by a count the engine makes: wait for it.
+    expect(page.get_by_text("of this model's 4,096-token window")).to_have_count(1, timeout=60_000)
     wire = page.locator(WIRE).filter(has_text="=== REQUEST ===").last
     assert "By the way, what's my name?" in wire.inner_text()
     assert "Amelia" not in wire.inner_text()
     assert page.get_by_text("No longer sent").count() >= 10  # turns 1–5 and more are marked
-    assert page.get_by_text("of this model's 4,096-token window").count() == 1
     assert page.locator(EXCEPTION).count() == 0

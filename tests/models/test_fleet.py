@@ -24,7 +24,7 @@ from lib.models.fleet import (API_KEY_ENV, BASE_MODEL_URL_ENV, BASE_URL_ENV, Fle
 from lib.models.settings import EngineSettingsError
 from lib.models.shipped import GEMMA3_BASE, SMOLLM2
 from tests.conftest import SERVED_API_KEY
-from tests.servers.process_tree import engine_children
+from tests.servers.process_tree import engine_children, process_parents
 from tests.servers.processes import free_port
 
 # --- the settings ----------------------------------------------------------------------------
@@ -79,7 +79,10 @@ def test_the_host_shown_never_carries_a_password():
 
 
 def _engine_children() -> list[int]:
-    return engine_children(os.getpid())
+    """Engines this test process started itself (its direct children: the shared app of the
+    browser tests, a child of this process too, has engines of its own below it)."""
+    parents = process_parents()
+    return [pid for pid in engine_children(os.getpid()) if parents.get(pid) == os.getpid()]
 
 
 @pytest.fixture
