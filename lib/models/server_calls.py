@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import httpx
 
+CONNECT_S = 2.0  # a server that does not take the connection by then is down: say so soon
+
 
 def server_client(base_url: str, api_key: str | None) -> httpx.Client:
     """One keep-alive client for the server's own endpoints (base URL without /v1)."""
@@ -29,11 +31,13 @@ class ServerCalls:
 
     def post(self, path: str, body: dict, timeout_s: float = 30.0) -> dict:
         """POST to one of llama.cpp's own endpoints (/tokenize, /apply-template …)."""
-        return self._checked(self._client.post(path, json=body, timeout=timeout_s)).json()
+        return self._checked(self._client.post(
+            path, json=body, timeout=httpx.Timeout(timeout_s, connect=CONNECT_S))).json()
 
     def get(self, path: str, timeout_s: float = 30.0) -> dict:
         """GET one of llama.cpp's own endpoints (/props, /v1/models …) as JSON."""
-        return self._checked(self._client.get(path, timeout=timeout_s)).json()
+        return self._checked(self._client.get(
+            path, timeout=httpx.Timeout(timeout_s, connect=CONNECT_S))).json()
 
     def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
         """Tokens of the prompt the model reads for these messages: rendered by the model's
