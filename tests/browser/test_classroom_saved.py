@@ -166,6 +166,7 @@ def test_results_come_back_after_a_reload(streamlit_url, page):
         expect(page.get_by_role("heading", name=heading, exact=True)).to_have_count(1)
     expect(page.locator('[data-testid="stTable"]')).to_be_visible()
     assert page.locator('[data-testid="stTable"]').inner_text() == table
+    expect(page.locator('[data-testid="stCode"]')).to_have_count(len(answers))  # drawn later
     assert page.locator('[data-testid="stCode"]').all_inner_texts() == answers
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(3, timeout=30_000)
     assert page.locator(EXCEPTION).count() == 0
