@@ -19,6 +19,7 @@ from lib.chat.sampling import chat_request_body, reasoning_model
 from lib.chat.streaming import estimate_tokens
 from lib.chat.turn import settle_request
 from lib.cost.pricing import usage_cost
+from lib.deployment import prompt_tokens_of
 
 REJECTED_TOOLS = ("This model or server does not take `tools`. Try the grammar way "
                   "(`response_format`), which works with any server that takes a JSON "
@@ -31,7 +32,6 @@ def prompt_basis(messages: list[Message], extra: dict[str, Any]) -> list[dict[st
     ``response_format`` (its schema is sent too), which can outweigh a short question."""
     schema = [extra["response_format"]] if "response_format" in extra else []
     return [*messages, *extra.get("tools", ()), *schema]
-
 
 
 class ToolRequests:
@@ -81,7 +81,7 @@ class ToolRequests:
         if billable and self.provider.endpoint.bills_usage:
             prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
             if prompt is None:
-                prompt = estimate_tokens(json.dumps(basis, ensure_ascii=False, default=str))
+                prompt = prompt_tokens_of(basis)
             if completion is None:
                 completion = estimate_tokens(reply) if reply else 0
             cost = usage_cost(self.model, prompt, completion)

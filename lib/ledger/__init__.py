@@ -124,7 +124,8 @@ class ProcessLedger:
     def _log(self, message: str) -> None:
         now = self._clock()
         with self._lock:
-            if now - self._logged.get(message, -RETRY_S) < RETRY_S:
+            last = self._logged.get(message)
+            if last is not None and now - last < RETRY_S:
                 return
             self._logged = {m: t for m, t in self._logged.items() if now - t < RETRY_S}
             self._logged[message] = now
