@@ -167,6 +167,12 @@ class MaskStepper:
                 or len(self.steps) >= MAX_STEPS)
 
     @property
+    def cut_short(self) -> bool:
+        """Stopped by the step limit, not by the grammar or the model: the JSON is unfinished."""
+        return (len(self.steps) >= MAX_STEPS and self.error is None and not self._stopped
+                and self.generated[-1] != self._vocabulary.eos_id)
+
+    @property
     def text(self) -> str:
         return b"".join(self._vocabulary.pieces[i] for i in self.generated).decode(
             "utf-8", "replace")

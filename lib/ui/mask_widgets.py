@@ -69,6 +69,11 @@ def _show(stepper: MaskStepper) -> None:
     st.code(stepper.text or " ", language="json", wrap_lines=True)
     if stepper.error:
         st.error(f"The grammar stopped: {stepper.error}")
+    elif stepper.cut_short:
+        st.warning(f"Stopped at the {MAX_STEPS}-token limit before the JSON was finished. The "
+                   "grammar kept every token valid, yet an answer cut off is still broken "
+                   "JSON: the same as a real request hitting max_tokens (finish_reason "
+                   "\"length\").")
     elif stepper.done:
         check = stepper.schema.check(stepper.text)
         verdict = "matches the schema ✅" if check.schema_valid else f"fails: {check.errors}"

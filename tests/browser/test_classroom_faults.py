@@ -15,16 +15,21 @@ from lib.persistence.setup_link import unpack
 from tests.browser.test_builtin_robustness import answer_text, send
 from tests.browser.test_classroom_saved import MESSAGE, SIDEBAR, open_page, reload, system_prompt
 from tests.servers.processes import free_port
-from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
 
 CANARY = "sk-canary-typed-7f3e91c0b5d2"
 STORE_NOTE = '[data-testid="stAlert"]'
 
 
 def pick_model(page, name: str) -> None:
-    page.locator(f"{SIDEBAR} [data-testid='stSelectbox']").nth(1).click()
-    page.get_by_role("option", name=name, exact=True).click()
-    wait_for_app_run(page)
+    """Pick `name` in the sidebar's Model box (found by its label, not its place)."""
+    box = page.locator(f"{SIDEBAR} [data-testid='stSelectbox']").filter(
+        has=page.get_by_text("Model", exact=True))
+    box.wait_for(timeout=60_000)
+    if box.get_by_role("combobox").input_value() == name:
+        return  # already picked: choosing it again starts no run
+    box.click()
+    rerun_after(page, lambda: page.get_by_role("option", name=name, exact=True).click())
 
 
 def open_on_openai(start_streamlit, page, store: Path):
@@ -101,8 +106,7 @@ def test_a_shared_setup_opens_the_same_page_for_someone_else(streamlit_url, page
         assert student.locator(MESSAGE).count() == 0  # the setup, not the conversation
         assert "setup=" not in student.url  # applied once: a reload keeps the student's changes
         system_prompt(student).fill("Mine now.")
-        system_prompt(student).press("Control+Enter")
-        wait_for_app_run(student)
+        rerun_after(student, lambda: system_prompt(student).press("Control+Enter"))
         reload(student)
         expect(system_prompt(student)).to_have_value("Mine now.")
 

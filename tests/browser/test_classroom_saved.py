@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.browser.test_builtin_robustness import answer_text, send, set_max_tokens
 from tests.persistence import redis_server as redis_helper
 from tests.servers.fault_server import DEFAULT_PACE
-from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
 
 MESSAGE = '[data-testid="stChatMessage"]'
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -120,19 +120,15 @@ def test_each_page_keeps_its_settings_across_a_reload(streamlit_url, page):
 
     open_page(page, streamlit_url, "Cost_Simulator")
     users().fill("12345")
-    users().press("Enter")
-    wait_for_app_run(page)
+    rerun_after(page, lambda: users().press("Enter"))
     open_page(page, streamlit_url, "Chat_Templates")
     first_row().fill("You are a pirate.")
-    first_row().press("Control+Enter")
-    wait_for_app_run(page, timeout=60_000)
+    rerun_after(page, lambda: first_row().press("Control+Enter"), timeout=60_000)
     open_page(page, streamlit_url, "Base_vs_Instruct")
     prompt().fill("Once upon a time")
-    prompt().press("Control+Enter")
-    wait_for_app_run(page)
+    rerun_after(page, lambda: prompt().press("Control+Enter"))
     open_page(page, streamlit_url, "Structured_Outputs")
-    page.get_by_text("Paste a JSON Schema").click()
-    wait_for_app_run(page)
+    rerun_after(page, lambda: page.get_by_text("Paste a JSON Schema").click())
 
     for path, shown in [
         ("Cost_Simulator", lambda: expect(users()).to_have_value("12345")),

@@ -1,7 +1,9 @@
 """The Structured Outputs page in a real Chromium on the real app and built-in model:
 three modes, an experiment stopped midway, and the mask stepped."""
 
-from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+import re
+
+from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
 
 
 def test_three_modes_a_stopped_experiment_and_the_mask(streamlit_url, page):
@@ -27,6 +29,8 @@ def test_three_modes_a_stopped_experiment_and_the_mask(streamlit_url, page):
     charts.nth(2).wait_for(timeout=30_000)  # plotly's component mounts after the run ends
     assert charts.count() == 3
 
+    # Watch the mask on the nested trip: hundreds of steps, so the click lands mid-way.
+    rerun_after(page, lambda: page.get_by_text("Trip itinerary (nested)").click())
     page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_text("Step 1:", exact=True).wait_for(timeout=120_000)
     # "To the end", then "Next token" while it steps: the click ends the first run at its
@@ -36,7 +40,16 @@ def test_three_modes_a_stopped_experiment_and_the_mask(streamlit_url, page):
     page.get_by_role("button", name="Next token").click()
     wait_for_app_run(page, timeout=120_000)
     assert page.get_by_text("Already borrowed").count() == 0
-    assert page.get_by_text("matches the schema ✅").count() == 0  # interrupted, not finished
+    assert page.get_by_text("Done after").count() == 0  # interrupted, not finished
+    page.get_by_role("button", name="To the end").click()
+    # the small model keeps writing the trip: the step limit ends it, and the page says so
+    page.get_by_text(re.compile("Stopped at the 300-token limit|Done after")).wait_for(timeout=180_000)
+    assert page.get_by_text("Already borrowed").count() == 0
+
+    # The lecture's Location, to the end: valid JSON.
+    rerun_after(page, lambda: page.get_by_text("Location (the lecture's)").click())
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text("Step 1:", exact=True).wait_for(timeout=120_000)
     page.get_by_role("button", name="To the end").click()
     page.get_by_text("matches the schema ✅").wait_for(timeout=180_000)
     assert page.locator(EXCEPTION).count() == 0

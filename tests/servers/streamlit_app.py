@@ -56,3 +56,31 @@ def start_app(
 def wait_for_app_run(page, timeout: float = 30_000) -> None:
     """Wait until the page is connected and its script run has finished (Playwright `page`, ms)."""
     page.locator(APP_READY).wait_for(state="attached", timeout=timeout)
+
+
+# Counts script runs that have ended on this document: every change of the app's script state
+# away from "running", caught by a MutationObserver (so a run too short to be seen by polling
+# still counts). Installed on first use; a reload gives a new document and a new count.
+_RUNS_ENDED = """() => {
+    if (window.__labRunsEnded === undefined) {
+        window.__labRunsEnded = 0;
+        new MutationObserver(records => {
+            for (const r of records) if (r.oldValue === "running") window.__labRunsEnded += 1;
+        }).observe(document.body, {subtree: true, attributes: true, attributeOldValue: true,
+                                   attributeFilter: ["data-test-script-state"]});
+    }
+    return window.__labRunsEnded;
+}"""
+
+
+def rerun_after(page, action, timeout: float = 30_000) -> None:
+    """Do `action` (a widget change), then wait for the script run it starts to end.
+
+    wait_for_app_run alone returns at once after a widget change: the browser sends the new
+    value without marking the app as running, and the page says "running" only when the
+    server's answer arrives. Whatever comes next (a reload, another page) could then beat
+    the run that keeps the value."""
+    before = page.evaluate(_RUNS_ENDED)
+    action()
+    page.wait_for_function("n => window.__labRunsEnded > n", arg=before, timeout=timeout)
+    wait_for_app_run(page, timeout=timeout)

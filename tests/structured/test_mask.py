@@ -8,7 +8,8 @@ import pytest
 from lib.models.engine import local_server
 from lib.structured.builder import build_schema
 from lib.structured.mask import MaskStepper, StepperBusy, grammar_tokenizer
-from lib.structured.schemas import LOCATION, from_json_text
+from lib.structured.mask import MAX_STEPS
+from lib.structured.schemas import LOCATION, TRIP, from_json_text
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +35,25 @@ def test_a_stepped_generation_ends_in_json_that_matches_and_masks_what_breaks_it
         assert 1 <= step.allowed_count <= step.vocabulary_size
         probabilities = [c.probability for c in step.candidates]
         assert probabilities == sorted(probabilities, reverse=True)
-    assert stepper.error is None
+    assert stepper.error is None and not stepper.cut_short
     assert LOCATION.check(stepper.text).schema_valid, stepper.text
     # the grammar overruled the model at least once: its favourite was masked out
     assert any(not s.candidates[0].allowed for s in stepper.steps)
     # where a key is forced, exactly one token of the vocabulary is allowed
     assert any(s.allowed_count == 1 for s in stepper.steps)
     assert stepper.step() is None
+
+
+def test_a_generation_stopped_by_the_step_limit_is_said_to_be_cut_short(server):
+    """The nested trip: the small model keeps writing, and the step limit ends it mid-JSON."""
+    stepper = MaskStepper(server, TRIP, TRIP.question)
+    while not stepper.done:
+        stepper.step()
+    if not stepper.cut_short:  # finished on its own: then it must be whole, valid JSON
+        assert TRIP.check(stepper.text).schema_valid, stepper.text
+        pytest.skip("the model finished the trip inside the step limit")
+    assert len(stepper.steps) == MAX_STEPS and stepper.error is None
+    assert not TRIP.check(stepper.text).schema_valid  # cut off: broken JSON, as said
 
 
 def test_a_number_field_masks_out_string_tokens(server):
