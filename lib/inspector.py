@@ -229,3 +229,9 @@ class Inspector:
         with self._lock:
             exchanges = list(self.exchanges)
         return [e.as_dict(self.redact) for e in exchanges]
+
+
+def answered(view: dict[str, Any] | None) -> bool:
+    """Whether the exchange ``Inspector.since`` returned reached a provider that answered 200
+    (what makes a request billable, even when its stream was cut afterwards)."""
+    return view is not None and view["response"]["status"] == 200

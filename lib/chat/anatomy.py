@@ -19,6 +19,7 @@ from lib.chat.history import Message
 from lib.chat.providers import ChatProvider
 from lib.chat.sampling import SamplingOptions, reasoning_model
 from lib.cost.pricing import usage_cost
+from lib.inspector import answered
 
 ANATOMY_PROMPT = "In one sentence: what is a token?"
 
@@ -190,8 +191,7 @@ def collect(provider: ChatProvider, model: str, messages: list[Message],
         except Exception as exc:
             failure = on_error(exc)
         view = inspector.since(mark)
-        answered = view is not None and view["response"]["status"] == 200
-        record((usage_of(view) or {}) if answered else None)
+        record((usage_of(view) or {}) if answered(view) else None)
         if failure:
             found.errors[name] = str(failure)
         else:

@@ -20,6 +20,7 @@ from lib.chat.streaming import estimate_tokens
 from lib.chat.turn import settle_request
 from lib.cost.pricing import usage_cost
 from lib.deployment import prompt_tokens_of
+from lib.inspector import answered
 
 REJECTED_TOOLS = ("This model or server does not take `tools`. Try the grammar way "
                   "(`response_format`), which works with any server that takes a JSON "
@@ -60,8 +61,7 @@ class ToolRequests:
                 **standard, extra_body=extras or None)
         except Exception as exc:
             view = inspector.since(mark)
-            answered = view is not None and view["response"]["status"] == 200
-            self._settle(answered or _given_up_on(exc), {}, basis)
+            self._settle(answered(view) or _given_up_on(exc), {}, basis)
             self.refused_tools = (isinstance(exc, openai.APIStatusError) and "tools" in extra
                                   and _about_tools(exc))
             failure = self.on_error(exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import urllib.request
 
-from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
 
 CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
 MESSAGE = '[data-testid="stChatMessage"]'
@@ -36,9 +36,11 @@ def set_max_tokens(page, value: int) -> None:
     field = page.get_by_label("max_tokens", exact=True)
     if not field.is_visible():
         page.locator('[data-testid="stSidebar"]').get_by_text("Sampling").click()
+    field.wait_for()
+    if field.input_value() == str(value):
+        return  # no change, no run to wait for
     field.fill(str(value))
-    field.press("Enter")
-    wait_for_app_run(page)
+    rerun_after(page, lambda: field.press("Enter"))
     assert field.input_value() == str(value)
 
 
