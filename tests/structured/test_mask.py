@@ -7,8 +7,7 @@ import pytest
 
 from lib.models.engine import local_server
 from lib.structured.builder import build_schema
-from lib.structured.mask import MaskStepper, StepperBusy, grammar_tokenizer
-from lib.structured.mask import MAX_STEPS
+from lib.structured.mask import MAX_STEPS, MaskStepper, StepperBusy, grammar_tokenizer
 from lib.structured.schemas import LOCATION, TRIP, from_json_text
 
 
