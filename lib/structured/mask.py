@@ -155,6 +155,7 @@ class MaskStepper:
             raise ValueError(f"The grammar library cannot use this schema: "
                              f"{self._matcher.get_error()}")
         self._stopped = False
+        self._accepting = False  # the text so far is a whole document the grammar accepts
         prompt = self.server.post("/apply-template", {
             "messages": messages_for(self.schema, self.question)})["prompt"]
         self._prompt_ids = self.server.post("/tokenize", {
@@ -170,7 +171,7 @@ class MaskStepper:
     def cut_short(self) -> bool:
         """Stopped by the step limit, not by the grammar or the model: the JSON is unfinished."""
         return (len(self.steps) >= MAX_STEPS and self.error is None and not self._stopped
-                and self.generated[-1] != self._vocabulary.eos_id)
+                and not self._accepting and self.generated[-1] != self._vocabulary.eos_id)
 
     @property
     def text(self) -> str:
@@ -216,8 +217,9 @@ class MaskStepper:
                         f"leaves {len(allowed)} token(s), and this is one of them.")
         if not self._matcher.consume_token(picked.id):
             self.error = self._matcher.get_error()
-        self._stopped = self._matcher.is_stopped()  # read here, under the lock: `done` is
-        # asked by other runs while one steps
+        self._stopped = self._matcher.is_stopped()  # read here, under the lock: `done` and
+        self._accepting = self._matcher.is_accepting()  # `cut_short` are asked by other runs
+        # while one steps
         self.generated.append(picked.id)
         step = Step(len(self.steps) + 1, candidates, picked, len(allowed),
                     len(self._vocabulary.pieces), note)
