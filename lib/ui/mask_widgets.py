@@ -67,7 +67,7 @@ def _advance(stepper: MaskStepper, count: int) -> None:
 def _show(stepper: MaskStepper) -> None:
     st.markdown("**Generated so far**")
     st.code(stepper.text or " ", language="json", wrap_lines=True)
-    if stepper.error:
+    if stepper.error is not None:
         st.error(f"The grammar stopped: {stepper.error}")
     elif stepper.cut_short:
         st.warning(f"Stopped at the {MAX_STEPS}-token limit before the JSON was finished. The "

@@ -40,6 +40,7 @@ def test_export_then_import_round_trip_and_a_bad_file_changes_nothing(streamlit_
                            "content": "You help travelers make plans for their trips."}
     assert exported[1] == {"role": "user", "content": "Name one museum in Paris."}
     assert exported[2]["role"] == "assistant" and exported[2]["content"].strip()
+    assert words(exported[2]["content"])  # the answer has words to compare
     assert words(exported[2]["content"]) in words(answer)  # the message also shows its metrics
 
     bad = tmp_path / "bad.json"
