@@ -24,7 +24,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from tests.servers.fault_server import DEFAULT_SLOW_DELAY, FaultServer  # noqa: E402
 from tests.servers.processes import ServerProcess, ServerUrl, free_port  # noqa: E402
-from tests.servers.streamlit_app import start_app  # noqa: E402
+from tests.servers.streamlit_app import new_watched_page, start_app  # noqa: E402
 
 SERVE_STARTUP_TIMEOUT = 60.0
 CHROMIUM = Path("/usr/bin/chromium")
@@ -185,8 +185,6 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh browser context and page per test (15 s default timeout)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = new_watched_page(browser)
     yield page
-    context.close()
+    page.context.close()

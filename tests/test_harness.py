@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from tests.conftest import SERVED_API_KEY
-from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
 
 MESSAGES = [{"role": "user", "content": "Say hello in one short sentence."}]
 
@@ -38,3 +38,16 @@ def test_streamlit_app_renders_in_chromium(streamlit_url, page):
 
     assert page.locator('[data-testid="stAppViewContainer"]').is_visible()
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_rerun_after_waits_for_a_run_the_action_asked_for(streamlit_url, page):
+    # The browser tests lean on rerun_after to know the server has kept a change: it must not
+    # return for an action that asks for no run (a click on plain text), nor for the run the
+    # page made on opening.
+    page.goto(streamlit_url)
+    wait_for_app_run(page)
+    heading = page.locator("h1").first
+    with pytest.raises(AssertionError, match="did not end"):
+        rerun_after(page, heading.click, timeout=3_000)
+    runs = page.lab_runs.events
+    assert [what for what, _, _ in runs].count("run started") >= 1  # the opening run was seen

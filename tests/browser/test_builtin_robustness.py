@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import urllib.request
 
-from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, new_watched_page, rerun_after, wait_for_app_run
 
 CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
 MESSAGE = '[data-testid="stChatMessage"]'
@@ -95,10 +95,9 @@ def assert_app_healthy(url) -> None:
 
 def test_closing_a_tab_mid_answer_leaves_the_app_serving_others(start_streamlit, browser, page):
     url = start_streamlit({})
-    context_a = browser.new_context(viewport={"width": 1280, "height": 900})
+    page_a = new_watched_page(browser)
+    context_a = page_a.context
     try:
-        page_a = context_a.new_page()
-        page_a.set_default_timeout(15_000)
         open_chat(page_a, url)
         set_max_tokens(page_a, LONG_MAX_TOKENS)
         send(page_a, LONG_PROMPT)
@@ -163,11 +162,10 @@ PROMPTS = [
 
 def test_four_sessions_at_once_each_get_their_own_answer(start_streamlit, browser):
     url = start_streamlit({})
-    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in PROMPTS]
+    pages = [new_watched_page(browser) for _ in PROMPTS]
+    contexts = [session.context for session in pages]
     try:
-        pages = [context.new_page() for context in contexts]
         for session in pages:  # all four arrive together, the first ones start the engine
-            session.set_default_timeout(15_000)
             session.goto(f"{url}/Streaming_Chat")
         for session, prompt in zip(pages, PROMPTS):
             wait_for_app_run(session, timeout=60_000)

@@ -15,7 +15,7 @@ from lib.persistence.setup_link import unpack
 from tests.browser.test_builtin_robustness import answer_text, send
 from tests.browser.test_classroom_saved import MESSAGE, SIDEBAR, open_page, reload, system_prompt
 from tests.servers.processes import free_port
-from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, new_watched_page, rerun_after, wait_for_app_run
 
 CANARY = "sk-canary-typed-7f3e91c0b5d2"
 STORE_NOTE = '[data-testid="stAlert"]'
@@ -95,7 +95,7 @@ def test_a_shared_setup_opens_the_same_page_for_someone_else(streamlit_url, page
     expect(qr).to_be_visible()
     assert qr.evaluate("img => img.naturalWidth") >= 150  # a real, scannable picture
 
-    student = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    student = new_watched_page(browser)
     try:
         student.goto(link)
         wait_for_app_run(student, timeout=90_000)

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.browser.test_builtin_robustness import answer_text, send, set_max_tokens
 from tests.persistence import redis_server as redis_helper
 from tests.servers.fault_server import DEFAULT_PACE
-from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, new_watched_page, rerun_after, wait_for_app_run
 
 MESSAGE = '[data-testid="stChatMessage"]'
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -63,7 +63,7 @@ def test_a_reload_brings_back_the_conversation_and_settings_and_no_one_else_sees
     expect(system_prompt(page)).to_have_value("You answer in one short sentence.")
 
     # Another browser (a student at the next desk): an empty chat with the default prompt.
-    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    other = new_watched_page(browser)
     try:
         open_page(other, streamlit_url)
         expect(system_prompt(other)).to_have_value("You help travelers make plans for their trips.")

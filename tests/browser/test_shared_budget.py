@@ -16,7 +16,7 @@ from tests.browser.test_builtin_robustness import STOP, send, set_max_tokens, wa
 from tests.browser.test_classroom_faults import pick_model
 from tests.persistence import redis_server as redis_helper
 from tests.servers.fault_server import DEFAULT_PACE
-from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, new_watched_page, wait_for_app_run
 
 MODEL = "gpt-4.1-nano"  # priced by genai-prices; the fault server streams "paced" words for it
 MAX_TOKENS = 200
@@ -43,7 +43,7 @@ def test_two_replicas_share_one_budget_and_cannot_both_spend_its_last_share(
         settings = {"OPENAI_BASE_URL": fault_server.base_url, "OPENAI_API_KEY": SHARED_KEY,
                     "LAB_LEDGER_URL": redis_url, "LAB_MAX_SPEND_USD_TOTAL": str(budget)}
         first, second = start_streamlit(settings), start_streamlit(settings)
-        other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        other = new_watched_page(browser)
         open_chat(page, first)
         open_chat(other, second)
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Mapping
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.servers.processes import ServerProcess, ServerUrl, free_port
 
@@ -58,29 +62,87 @@ def wait_for_app_run(page, timeout: float = 30_000) -> None:
     page.locator(APP_READY).wait_for(state="attached", timeout=timeout)
 
 
-# Counts script runs that have ended on this document: every change of the app's script state
-# away from "running", caught by a MutationObserver (so a run too short to be seen by polling
-# still counts). Installed on first use; a reload gives a new document and a new count.
-_RUNS_ENDED = """() => {
-    if (window.__labRunsEnded === undefined) {
-        window.__labRunsEnded = 0;
-        new MutationObserver(records => {
-            for (const r of records) if (r.oldValue === "running") window.__labRunsEnded += 1;
-        }).observe(document.body, {subtree: true, attributes: true, attributeOldValue: true,
-                                   attributeFilter: ["data-test-script-state"]});
-    }
-    return window.__labRunsEnded;
-}"""
+class RunWatcher:
+    """What the app's server says about its script runs, read off the page's websocket.
+
+    The page's own "running" mark can't be trusted to show a run: the browser may draw a run's
+    start and its end as one update, so a short run never looks "running". The websocket can:
+    every rerun the browser asks for is a `rerun_script` BackMsg, every run the server starts
+    begins with a `new_session` ForwardMsg and ends with a `script_finished` one, tagged with
+    the run's id. Install it (`watch_runs`) before the page opens the app."""
+
+    def __init__(self, page) -> None:
+        self.events: list[tuple[str, str, int]] = []  # (what, run id, script_finished status)
+        page.on("websocket", self._watch)
+
+    def _watch(self, websocket) -> None:
+        websocket.on("framesent", self._sent)
+        websocket.on("framereceived", self._received)
+
+    def _sent(self, payload) -> None:
+        if isinstance(payload, bytes):
+            message = BackMsg()
+            message.ParseFromString(payload)
+            if message.WhichOneof("type") == "rerun_script":
+                self.events.append(("rerun asked", "", 0))
+
+    def _received(self, payload) -> None:
+        if not isinstance(payload, bytes):
+            return
+        message = ForwardMsg()
+        message.ParseFromString(payload)
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.events.append(("run started", message.metadata.run.script_run_id, 0))
+        elif kind == "script_finished":
+            self.events.append(("run ended", message.metadata.run.script_run_id, message.script_finished))
+
+    def ended_since(self, mark: int) -> bool:
+        """After event `mark`: a rerun was asked, a run started after it, and that chain of
+        runs is over (its last run ended other than by being cut short for another rerun)."""
+        since = self.events[mark:]
+        asked = next((i for i, event in enumerate(since) if event[0] == "rerun asked"), None)
+        if asked is None:
+            return False
+        started = [event for event in since[asked:] if event[0] == "run started"]
+        if not started:
+            return False
+        last = since[-1]
+        return (last[0] == "run ended" and last[1] in (started[-1][1], "")
+                and last[2] != ForwardMsg.FINISHED_EARLY_FOR_RERUN)
+
+
+def watch_runs(page) -> RunWatcher:
+    """Watch `page`'s script runs from now on (before it opens the app): see rerun_after."""
+    page.lab_runs = RunWatcher(page)
+    return page.lab_runs
 
 
 def rerun_after(page, action, timeout: float = 30_000) -> None:
-    """Do `action` (a widget change), then wait for the script run it starts to end.
+    """Do `action` (a widget change), then wait for the script run it asks for to end.
 
     wait_for_app_run alone returns at once after a widget change: the browser sends the new
     value without marking the app as running, and the page says "running" only when the
-    server's answer arrives. Whatever comes next (a reload, another page) could then beat
-    the run that keeps the value."""
-    before = page.evaluate(_RUNS_ENDED)
+    server's answer arrives (or not at all, for a short run). Whatever comes next (a reload,
+    another page) could then beat the run that keeps the value. So this watches the server's
+    own messages (RunWatcher), then waits for the page to draw the end of the run."""
+    watcher = getattr(page, "lab_runs", None)
+    assert watcher is not None, "rerun_after needs watch_runs(page) before the page opens the app"
+    mark = len(watcher.events)
     action()
-    page.wait_for_function("n => window.__labRunsEnded > n", arg=before, timeout=timeout)
+    deadline = time.monotonic() + timeout / 1000
+    while not watcher.ended_since(mark):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the run {action!r} asked for did not end in {timeout / 1000:.0f} s; "
+                                 f"the websocket said: {watcher.events[mark:][-12:]}")
+        page.wait_for_timeout(50)  # lets Playwright deliver the websocket's frames
     wait_for_app_run(page, timeout=timeout)
+
+
+def new_watched_page(browser, width: int = 1280, height: int = 900):
+    """A page in a browser context of its own (a student's own browser), its runs watched
+    (watch_runs), 15 s default timeout. Close it with page.context.close()."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(15_000)
+    watch_runs(page)
+    return page
