@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import openai
 import pytest
+from playwright.sync_api import expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.conftest import SERVED_API_KEY
 from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
@@ -40,14 +42,25 @@ def test_streamlit_app_renders_in_chromium(streamlit_url, page):
     assert page.locator(EXCEPTION).count() == 0
 
 
-def test_rerun_after_waits_for_a_run_the_action_asked_for(streamlit_url, page):
-    # The browser tests lean on rerun_after to know the server has kept a change: it must not
-    # return for an action that asks for no run (a click on plain text), nor for the run the
-    # page made on opening.
-    page.goto(streamlit_url)
+def test_rerun_after_waits_for_the_run_its_action_asked_for(streamlit_url, page):
+    # The browser tests lean on rerun_after to know the server has kept a change.
+    page.goto(f"{streamlit_url}/Cost_Simulator")
     wait_for_app_run(page)
-    heading = page.locator("h1").first
-    with pytest.raises(AssertionError, match="did not end"):
-        rerun_after(page, heading.click, timeout=3_000)
     runs = page.lab_runs.events
-    assert [what for what, _, _ in runs].count("run started") >= 1  # the opening run was seen
+    assert [what for what, _, _ in runs][-2:] == ["run started", "run ended"]  # the page's opening run
+
+    # A click that asks for no run (plain text) is not taken for one.
+    mark = len(runs)
+    with pytest.raises(AssertionError, match="did not end"):
+        rerun_after(page, page.locator("h1").first.click, timeout=3_000)
+    assert runs[mark:] == []
+
+    # A widget change: the run it asked for, and only it, has started and ended.
+    box = page.locator("input[type=number]").first
+    mark = len(runs)
+    rerun_after(page, lambda: (box.fill("123"), box.press("Enter")))
+    (asked, _, _), (started, run_id, _), (ended, ended_id, status) = runs[mark:]
+    assert (asked, started, ended) == ("rerun asked", "run started", "run ended")
+    assert run_id and ended_id == run_id and status == ForwardMsg.FINISHED_SUCCESSFULLY
+    expect(box).to_have_value("123")
+    assert page.evaluate("window.__labFrames") >= page.lab_runs.frames > 0  # both count the app's socket

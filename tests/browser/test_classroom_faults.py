@@ -29,7 +29,9 @@ def pick_model(page, name: str) -> None:
     if box.get_by_role("combobox").input_value() == name:
         return  # already picked: choosing it again starts no run
     box.click()
-    rerun_after(page, lambda: page.get_by_role("option", name=name, exact=True).click())
+    # A replica's first pick loads the provider's prices and tokenizer: slow on a busy machine.
+    rerun_after(page, lambda: page.get_by_role("option", name=name, exact=True).click(),
+                timeout=60_000)
 
 
 def open_on_openai(start_streamlit, page, store: Path):
@@ -95,7 +97,7 @@ def test_a_shared_setup_opens_the_same_page_for_someone_else(streamlit_url, page
     expect(qr).to_be_visible()
     assert qr.evaluate("img => img.naturalWidth") >= 150  # a real, scannable picture
 
-    student = new_watched_page(browser)
+    student = new_watched_page(browser, timeout=30_000)
     try:
         student.goto(link)
         wait_for_app_run(student, timeout=90_000)

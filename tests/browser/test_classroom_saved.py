@@ -63,7 +63,7 @@ def test_a_reload_brings_back_the_conversation_and_settings_and_no_one_else_sees
     expect(system_prompt(page)).to_have_value("You answer in one short sentence.")
 
     # Another browser (a student at the next desk): an empty chat with the default prompt.
-    other = new_watched_page(browser)
+    other = new_watched_page(browser, timeout=30_000)
     try:
         open_page(other, streamlit_url)
         expect(system_prompt(other)).to_have_value("You help travelers make plans for their trips.")

@@ -43,7 +43,7 @@ def test_two_replicas_share_one_budget_and_cannot_both_spend_its_last_share(
         settings = {"OPENAI_BASE_URL": fault_server.base_url, "OPENAI_API_KEY": SHARED_KEY,
                     "LAB_LEDGER_URL": redis_url, "LAB_MAX_SPEND_USD_TOTAL": str(budget)}
         first, second = start_streamlit(settings), start_streamlit(settings)
-        other = new_watched_page(browser)
+        other = new_watched_page(browser, timeout=30_000)
         open_chat(page, first)
         open_chat(other, second)
 

@@ -8,9 +8,6 @@ import time
 from pathlib import Path
 from typing import Mapping
 
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
 from tests.servers.processes import ServerProcess, ServerUrl, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,28 +66,34 @@ class RunWatcher:
     start and its end as one update, so a short run never looks "running". The websocket can:
     every rerun the browser asks for is a `rerun_script` BackMsg, every run the server starts
     begins with a `new_session` ForwardMsg and ends with a `script_finished` one, tagged with
-    the run's id. Install it (`watch_runs`) before the page opens the app."""
+    the run's id. new_watched_page installs it before the page opens the app."""
 
     def __init__(self, page) -> None:
         self.events: list[tuple[str, str, int]] = []  # (what, run id, script_finished status)
+        self.frames = 0  # frames the page's newest websocket has received
         page.on("websocket", self._watch)
 
     def _watch(self, websocket) -> None:
+        if not websocket.url.endswith(STREAM_PATH):
+            return
+        self.frames = 0  # a reload: a new document, a new socket, and the page counts afresh
         websocket.on("framesent", self._sent)
         websocket.on("framereceived", self._received)
 
     def _sent(self, payload) -> None:
-        if isinstance(payload, bytes):
-            message = BackMsg()
-            message.ParseFromString(payload)
-            if message.WhichOneof("type") == "rerun_script":
-                self.events.append(("rerun asked", "", 0))
+        from streamlit.proto.BackMsg_pb2 import BackMsg  # here, not on top: tests/gradio has no Streamlit
+
+        message = _parsed(BackMsg, payload)
+        if message is not None and message.WhichOneof("type") == "rerun_script":
+            self.events.append(("rerun asked", "", 0))
 
     def _received(self, payload) -> None:
-        if not isinstance(payload, bytes):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.frames += 1
+        message = _parsed(ForwardMsg, payload)
+        if message is None:
             return
-        message = ForwardMsg()
-        message.ParseFromString(payload)
         kind = message.WhichOneof("type")
         if kind == "new_session":
             self.events.append(("run started", message.metadata.run.script_run_id, 0))
@@ -100,6 +103,8 @@ class RunWatcher:
     def ended_since(self, mark: int) -> bool:
         """After event `mark`: a rerun was asked, a run started after it, and that chain of
         runs is over (its last run ended other than by being cut short for another rerun)."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
         since = self.events[mark:]
         asked = next((i for i, event in enumerate(since) if event[0] == "rerun asked"), None)
         if asked is None:
@@ -112,10 +117,37 @@ class RunWatcher:
                 and last[2] != ForwardMsg.FINISHED_EARLY_FOR_RERUN)
 
 
-def watch_runs(page) -> RunWatcher:
-    """Watch `page`'s script runs from now on (before it opens the app): see rerun_after."""
-    page.lab_runs = RunWatcher(page)
-    return page.lab_runs
+def _parsed(kind, payload):
+    """A frame's protobuf message, or None for a frame that is not one (text, garbage): an
+    exception here would escape into Playwright's event dispatch."""
+    from google.protobuf.message import DecodeError
+
+    if not isinstance(payload, bytes):
+        return None
+    message = kind()
+    try:
+        message.ParseFromString(payload)
+    except DecodeError:
+        return None
+    return message
+
+
+# Counts, in the page, the websocket frames its own code has been handed (installed before
+# the app's script loads), so a test can wait until the page has what Playwright saw.
+STREAM_PATH = "/_stcore/stream"  # the app's own websocket
+_COUNT_PAGE_FRAMES = """(() => {
+    const Native = window.WebSocket;
+    window.__labFrames = 0;
+    window.WebSocket = class extends Native {
+        constructor(...args) {
+            super(...args);
+            if (!String(args[0]).endsWith("%s")) return;
+            window.__labFrames = 0;
+            this.addEventListener("message", () => { window.__labFrames += 1; });
+        }
+    };
+})()""" % STREAM_PATH
+_TWO_FRAMES_DRAWN = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 def rerun_after(page, action, timeout: float = 30_000) -> None:
@@ -125,9 +157,14 @@ def rerun_after(page, action, timeout: float = 30_000) -> None:
     value without marking the app as running, and the page says "running" only when the
     server's answer arrives (or not at all, for a short run). Whatever comes next (a reload,
     another page) could then beat the run that keeps the value. So this watches the server's
-    own messages (RunWatcher), then waits for the page to draw the end of the run."""
+    own messages (RunWatcher), then waits for the page to be handed every frame Playwright
+    saw and to draw twice, and for the page to be idle.
+
+    One run it cannot tell apart: if the action lands while a chain of runs is going, a run
+    that chain starts before the server reads the action's rerun also counts. With Streamlit's
+    fast reruns that is a window of milliseconds; an idle page has none."""
     watcher = getattr(page, "lab_runs", None)
-    assert watcher is not None, "rerun_after needs watch_runs(page) before the page opens the app"
+    assert watcher is not None, "rerun_after needs a page made by new_watched_page"
     mark = len(watcher.events)
     action()
     deadline = time.monotonic() + timeout / 1000
@@ -136,13 +173,18 @@ def rerun_after(page, action, timeout: float = 30_000) -> None:
             raise AssertionError(f"the run {action!r} asked for did not end in {timeout / 1000:.0f} s; "
                                  f"the websocket said: {watcher.events[mark:][-12:]}")
         page.wait_for_timeout(50)  # lets Playwright deliver the websocket's frames
+    page.wait_for_function("n => window.__labFrames >= n", arg=watcher.frames, timeout=timeout)
+    page.evaluate(_TWO_FRAMES_DRAWN)
     wait_for_app_run(page, timeout=timeout)
 
 
-def new_watched_page(browser, width: int = 1280, height: int = 900):
+def new_watched_page(browser, timeout: float = 15_000, width: int = 1280, height: int = 900):
     """A page in a browser context of its own (a student's own browser), its runs watched
-    (watch_runs), 15 s default timeout. Close it with page.context.close()."""
-    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-    page.set_default_timeout(15_000)
-    watch_runs(page)
+    (RunWatcher, and the page's own frame count), `timeout` ms by default. Close it with
+    page.context.close()."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_init_script(_COUNT_PAGE_FRAMES)
+    page = context.new_page()
+    page.set_default_timeout(timeout)
+    page.lab_runs = RunWatcher(page)
     return page
