@@ -147,6 +147,8 @@ _COUNT_PAGE_FRAMES = """(() => {
         }
     };
 })()""" % STREAM_PATH
+_PAGE_STATE = """() => { const app = document.querySelector('[data-testid="stApp"]');
+    return app && [app.dataset.testConnectionState, app.dataset.testScriptState]; }"""
 _TWO_FRAMES_DRAWN = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
@@ -171,7 +173,8 @@ def rerun_after(page, action, timeout: float = 30_000) -> None:
     while not watcher.ended_since(mark):
         if time.monotonic() > deadline:
             raise AssertionError(f"the run {action!r} asked for did not end in {timeout / 1000:.0f} s; "
-                                 f"the websocket said: {watcher.events[mark:][-12:]}")
+                                 f"the websocket said: {watcher.events[mark:][-12:]}; "
+                                 f"the page says: {page.evaluate(_PAGE_STATE)}")
         page.wait_for_timeout(50)  # lets Playwright deliver the websocket's frames
     page.wait_for_function("n => window.__labFrames >= n", arg=watcher.frames, timeout=timeout)
     page.evaluate(_TWO_FRAMES_DRAWN)
