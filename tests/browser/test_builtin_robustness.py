@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import urllib.request
 
-from tests.servers.streamlit_app import EXCEPTION, new_watched_page, rerun_after, wait_for_app_run
+from tests.servers.streamlit_app import (EXCEPTION, new_watched_page, open_expander, rerun_after,
+                                        wait_for_app_run)
 
 CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
 MESSAGE = '[data-testid="stChatMessage"]'
@@ -35,7 +36,7 @@ def open_chat(page, url: str) -> None:
 def set_max_tokens(page, value: int) -> None:
     field = page.get_by_label("max_tokens", exact=True)
     if not field.is_visible():
-        page.locator('[data-testid="stSidebar"]').get_by_text("Sampling").click()
+        open_expander(page.locator('[data-testid="stSidebar"]'), "Sampling")
     field.wait_for()
     if field.input_value() == str(value):
         return  # no change, no run to wait for

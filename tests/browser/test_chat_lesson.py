@@ -8,7 +8,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.browser.test_builtin_robustness import open_chat, set_max_tokens
-from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, open_expander, rerun_after, wait_for_app_run
 
 PANES_JS = """() => [...document.querySelectorAll('[data-testid="stColumn"]')]
     .filter(c => /^Pane \\d: provider/.test(c.innerText.trim()))
@@ -49,7 +49,7 @@ def test_the_forgetting_demo_leaves_the_name_out_of_the_request(streamlit_url, p
     open_chat(page, streamlit_url)
     set_max_tokens(page, 48)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("Context window").click()
+    open_expander(sidebar, "Context window")
     demo = sidebar.get_by_role("button", name="Load the forgetting demo")
     rerun_after(page, demo.click, timeout=120_000)  # the run ends once turn 8 is answered
     page.get_by_text("This turn sent").first.wait_for(timeout=90_000)  # turn 8 was answered

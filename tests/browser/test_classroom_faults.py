@@ -15,7 +15,8 @@ from lib.persistence.setup_link import unpack
 from tests.browser.test_builtin_robustness import answer_text, send
 from tests.browser.test_classroom_saved import MESSAGE, SIDEBAR, open_page, reload, system_prompt
 from tests.servers.processes import free_port
-from tests.servers.streamlit_app import EXCEPTION, new_watched_page, rerun_after, wait_for_app_run
+from tests.servers.streamlit_app import (EXCEPTION, new_watched_page, open_expander, rerun_after,
+                                        wait_for_app_run)
 
 CANARY = "sk-canary-typed-7f3e91c0b5d2"
 STORE_NOTE = '[data-testid="stAlert"]'
@@ -80,7 +81,7 @@ def test_a_shared_setup_opens_the_same_page_for_someone_else(streamlit_url, page
     system_prompt(page).fill("You are a patient Python tutor.")
     system_prompt(page).press("Control+Enter")
     wait_for_app_run(page)
-    page.locator(SIDEBAR).get_by_text("Sampling").click()
+    open_expander(page.locator(SIDEBAR), "Sampling")
     tokens = page.get_by_label("max_tokens", exact=True)
     tokens.fill("123")
     tokens.press("Enter")
@@ -103,7 +104,7 @@ def test_a_shared_setup_opens_the_same_page_for_someone_else(streamlit_url, page
         wait_for_app_run(student, timeout=90_000)
         expect(student.get_by_text("Opened a shared setup")).to_be_visible()
         expect(system_prompt(student)).to_have_value("You are a patient Python tutor.")
-        student.locator(SIDEBAR).get_by_text("Sampling").click()
+        open_expander(student.locator(SIDEBAR), "Sampling")
         expect(student.get_by_label("max_tokens", exact=True)).to_have_value("123")
         assert student.locator(MESSAGE).count() == 0  # the setup, not the conversation
         assert "setup=" not in student.url  # applied once: a reload keeps the student's changes

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.servers.streamlit_app import EXCEPTION, wait_for_app_run
+from tests.servers.streamlit_app import EXCEPTION, open_expander, wait_for_app_run
 
 CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
 MESSAGE = '[data-testid="stChatMessage"]'
@@ -20,7 +20,7 @@ def words(text: str) -> str:
 
 
 def open_files_panel(page) -> None:
-    page.get_by_text("Save or load the conversation").click()
+    open_expander(page, "Save or load the conversation")
 
 
 def test_export_then_import_round_trip_and_a_bad_file_changes_nothing(streamlit_url, page, tmp_path):

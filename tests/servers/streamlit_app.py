@@ -191,3 +191,21 @@ def new_watched_page(browser, timeout: float = 15_000, width: int = 1280, height
     page.set_default_timeout(timeout)
     page.lab_runs = RunWatcher(page)
     return page
+
+
+# True once no expander is animating: Streamlit animates an expander's height for 500 ms when
+# it opens or closes (the Web Animations API, so document.getAnimations() sees it).
+_EXPANDERS_STILL = """() => document.getAnimations().every(animation =>
+    animation.playState !== "running"
+    || !animation.effect?.target?.closest?.('[data-testid="stExpander"]'))"""
+
+
+def open_expander(scope, label: str) -> None:
+    """Click the expander called `label` inside `scope` (a page or a locator), then wait until
+    it has finished opening. While it grows, what is below it slides: a click inside it then
+    can press on one element and release on another, and so do nothing (seen here: 3 times
+    in 40 for the forgetting demo's button)."""
+    page = getattr(scope, "page", scope)
+    scope.get_by_text(label).click()
+    page.evaluate(_TWO_FRAMES_DRAWN)  # the click's render has started the animation
+    page.wait_for_function(_EXPANDERS_STILL)
