@@ -16,7 +16,7 @@ from tests.browser.test_builtin_robustness import answer_text, send
 from tests.browser.test_classroom_saved import MESSAGE, SIDEBAR, open_page, reload, system_prompt
 from tests.servers.processes import free_port
 from tests.servers.streamlit_app import (EXCEPTION, new_watched_page, open_expander, rerun_after,
-                                        wait_for_app_run)
+                                        wait_for_app_run, wait_until_still)
 
 CANARY = "sk-canary-typed-7f3e91c0b5d2"
 STORE_NOTE = '[data-testid="stAlert"]'
@@ -30,6 +30,7 @@ def pick_model(page, name: str) -> None:
     if box.get_by_role("combobox").input_value() == name:
         return  # already picked: choosing it again starts no run
     box.click()
+    wait_until_still(page)  # the list has slid in: a click on a moving option may not land
     # A replica's first pick loads the provider's prices and tokenizer: slow on a busy machine.
     rerun_after(page, lambda: page.get_by_role("option", name=name, exact=True).click(),
                 timeout=60_000)

@@ -193,19 +193,23 @@ def new_watched_page(browser, timeout: float = 15_000, width: int = 1280, height
     return page
 
 
-# True once no expander is animating: Streamlit animates an expander's height for 500 ms when
-# it opens or closes (the Web Animations API, so document.getAnimations() sees it).
-_EXPANDERS_STILL = """() => document.getAnimations().every(animation =>
-    animation.playState !== "running"
-    || !animation.effect?.target?.closest?.('[data-testid="stExpander"]'))"""
+# True once nothing on the page is moving but what never stops (a spinner): Streamlit animates
+# an expander's height for 500 ms, a select box's list slides in; both are Web Animations or
+# CSS transitions, so document.getAnimations() sees them.
+_STILL = """() => document.getAnimations().every(animation =>
+    animation.playState !== "running" || animation.effect?.getComputedTiming().endTime === Infinity)"""
+
+
+def wait_until_still(page) -> None:
+    """Wait for what the last action set moving to stop. While something slides, a click can
+    press on one element and release on another, and so do nothing: the forgetting demo's
+    button, clicked as its expander opened, did nothing 3 times in 40 (0 in 40 after this)."""
+    page.evaluate(_TWO_FRAMES_DRAWN)  # the action's render has started what it animates
+    page.wait_for_function(_STILL)
 
 
 def open_expander(scope, label: str) -> None:
     """Click the expander called `label` inside `scope` (a page or a locator), then wait until
-    it has finished opening. While it grows, what is below it slides: a click inside it then
-    can press on one element and release on another, and so do nothing (seen here: 3 times
-    in 40 for the forgetting demo's button)."""
-    page = getattr(scope, "page", scope)
+    it has finished opening."""
     scope.get_by_text(label).click()
-    page.evaluate(_TWO_FRAMES_DRAWN)  # the click's render has started the animation
-    page.wait_for_function(_EXPANDERS_STILL)
+    wait_until_still(getattr(scope, "page", scope))
