@@ -62,9 +62,9 @@ def wait_for_app_run(page, timeout: float = 30_000) -> None:
 class RunWatcher:
     """What the app's server says about its script runs, read off the page's websocket.
 
-    The page's own "running" mark can't be trusted to show a run: the browser may draw a run's
-    start and its end as one update, so a short run never looks "running". The websocket can:
-    every rerun the browser asks for is a `rerun_script` BackMsg, every run the server starts
+    The page's own "running" mark is the browser's drawing of the state, not the state: nothing
+    promises it is drawn for every run, and a wait on it can't say what went wrong. The
+    websocket can: every rerun the browser asks for is a `rerun_script` BackMsg, every run the server starts
     begins with a `new_session` ForwardMsg and ends with a `script_finished` one, tagged with
     the run's id. new_watched_page installs it before the page opens the app."""
 
@@ -157,7 +157,7 @@ def rerun_after(page, action, timeout: float = 30_000) -> None:
 
     wait_for_app_run alone returns at once after a widget change: the browser sends the new
     value without marking the app as running, and the page says "running" only when the
-    server's answer arrives (or not at all, for a short run). Whatever comes next (a reload,
+    server's answer arrives. Whatever comes next (a reload,
     another page) could then beat the run that keeps the value. So this watches the server's
     own messages (RunWatcher), then waits for the page to be handed every frame Playwright
     saw and to draw twice, and for the page to be idle.
