@@ -86,14 +86,14 @@ def page_metrics(page) -> dict[str, str]:
 
 
 def inspector_engine_tps(page) -> float | None:
-    """llama.cpp's own predicted_per_second, from the raw SSE events the inspector shows."""
-    page.get_by_text("Inspector: the raw request and response").click()
-    expander = page.locator('[data-testid="stExpander"]').filter(has_text="Inspector")
+    """llama.cpp's own predicted_per_second, from the raw SSE events the wire panel (always
+    beside the chat) shows."""
+    wire = page.locator('[data-testid="stColumn"]').filter(has_text="=== REQUEST ===").last
     try:
-        expander.get_by_text("predicted_per_second").first.wait_for(timeout=10_000)
+        wire.get_by_text("predicted_per_second").first.wait_for(timeout=10_000)
     except Exception:
         return None
-    found = re.findall(r'"predicted_per_second":\s*([0-9.]+)', expander.text_content() or "")
+    found = re.findall(r'"predicted_per_second":\s*([0-9.]+)', wire.text_content() or "")
     return float(found[-1]) if found else None
 
 

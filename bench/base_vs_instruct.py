@@ -220,9 +220,9 @@ def page_part(rounds: int) -> dict:
 
 
 def inspector_engine_tps(page) -> dict[str, float]:
-    """llama.cpp's own tok/s for each pane's answer, from the inspector's two tabs."""
-    page.get_by_text("Inspector: the raw request and response").click()
-    expander = page.locator('[data-testid="stExpander"]').filter(has_text="Inspector")
+    """llama.cpp's own tok/s for each pane's answer, from the wire panel's two tabs."""
+    page.get_by_text("On the wire: the exact request").click()
+    expander = page.locator('[data-testid="stExpander"]').filter(has_text="On the wire")
     found = {}
     tabs = expander.get_by_role("tab")
     for index in range(tabs.count()):
