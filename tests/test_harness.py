@@ -5,7 +5,6 @@ from __future__ import annotations
 import openai
 import pytest
 from playwright.sync_api import expect
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.conftest import SERVED_API_KEY
 from tests.servers.streamlit_app import EXCEPTION, rerun_after, wait_for_app_run
@@ -61,6 +60,6 @@ def test_rerun_after_waits_for_the_run_its_action_asked_for(streamlit_url, page)
     rerun_after(page, lambda: (box.fill("123"), box.press("Enter")))
     (asked, _, _), (started, run_id, _), (ended, ended_id, status) = runs[mark:]
     assert (asked, started, ended) == ("rerun asked", "run started", "run ended")
-    assert run_id and ended_id == run_id and status == ForwardMsg.FINISHED_SUCCESSFULLY
+    assert run_id and ended_id == run_id and status == "FINISHED_SUCCESSFULLY"
     expect(box).to_have_value("123")
     assert page.evaluate("window.__labFrames") >= page.lab_runs.frames > 0  # both count the app's socket

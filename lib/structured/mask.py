@@ -217,9 +217,9 @@ class MaskStepper:
                         f"leaves {len(allowed)} token(s), and this is one of them.")
         if not self._matcher.consume_token(picked.id):
             self.error = self._matcher.get_error()
-        self._stopped = self._matcher.is_stopped()  # read here, under the lock: `done` and
-        self._accepting = self._matcher.is_accepting()  # `cut_short` are asked by other runs
-        # while one steps
+        # Read here, under the lock: `done` and `cut_short` are asked by other runs while one steps.
+        self._stopped = self._matcher.is_stopped()
+        self._accepting = self._matcher.is_accepting()
         self.generated.append(picked.id)
         step = Step(len(self.steps) + 1, candidates, picked, len(allowed),
                     len(self._vocabulary.pieces), note)

@@ -69,7 +69,7 @@ class RunWatcher:
     the run's id. new_watched_page installs it before the page opens the app."""
 
     def __init__(self, page) -> None:
-        self.events: list[tuple[str, str, int]] = []  # (what, run id, script_finished status)
+        self.events: list[tuple[str, str, str]] = []  # (what, run id, script_finished status)
         self.frames = 0  # frames the page's newest websocket has received
         page.on("websocket", self._watch)
 
@@ -85,7 +85,7 @@ class RunWatcher:
 
         message = _parsed(BackMsg, payload)
         if message is not None and message.WhichOneof("type") == "rerun_script":
-            self.events.append(("rerun asked", "", 0))
+            self.events.append(("rerun asked", "", ""))
 
     def _received(self, payload) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -96,15 +96,14 @@ class RunWatcher:
             return
         kind = message.WhichOneof("type")
         if kind == "new_session":
-            self.events.append(("run started", message.metadata.run.script_run_id, 0))
+            self.events.append(("run started", message.metadata.run.script_run_id, ""))
         elif kind == "script_finished":
-            self.events.append(("run ended", message.metadata.run.script_run_id, message.script_finished))
+            status = ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)
+            self.events.append(("run ended", message.metadata.run.script_run_id, status))
 
     def ended_since(self, mark: int) -> bool:
         """After event `mark`: a rerun was asked, a run started after it, and that chain of
         runs is over (its last run ended other than by being cut short for another rerun)."""
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
         since = self.events[mark:]
         asked = next((i for i, event in enumerate(since) if event[0] == "rerun asked"), None)
         if asked is None:
@@ -114,7 +113,7 @@ class RunWatcher:
             return False
         last = since[-1]
         return (last[0] == "run ended" and last[1] in (started[-1][1], "")
-                and last[2] != ForwardMsg.FINISHED_EARLY_FOR_RERUN)
+                and last[2] != "FINISHED_EARLY_FOR_RERUN")
 
 
 def _parsed(kind, payload):
